@@ -1,0 +1,36 @@
+# portal-auth: the two commands are `make dev` (the whole local stack) and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+# One cargo target directory outside the clone, reused by every clone on this machine: the AWS
+# SDK crates take minutes to build on two cores, and a fresh clone should not pay that twice.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/portal-auth/target
+
+.PHONY: install dev test lint unit bench build deploy clean-stack
+
+## install: what the stack and the tests need, only what is missing (second run: seconds)
+install:
+	@infra/local/install.sh
+
+## dev: moto + cognito-local + `cargo lambda watch` on 127.0.0.1:9000; Ctrl-C stops it all
+dev: install
+	@infra/local/dev.sh
+
+## test: fmt, clippy and every test, beside fresh emulators on free ports
+test: install lint
+	infra/local/test-stack.sh -- cargo test --workspace --all-targets --no-fail-fast
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## bench: the authorizer's criterion benchmarks beside aws-jwt-verify
+bench: install
+	infra/bench/run.sh
+
+## build: arm64 Lambda bootstraps for every function under target/lambda/
+build: install
+	infra/deploy/build.sh
+
+## deploy: sam build + sam deploy --guided
+deploy: install
+	infra/deploy/deploy.sh

@@ -1,0 +1,220 @@
+//! The grant's codes and the randomness behind them.
+//!
+//! - `device_code` (RFC 8628 §3.2, §5.2): 256 bits from the OS CSPRNG, base64url. Only its
+//!   SHA-256 ([`DeviceCodeHash`]) is stored, so a read of the table yields no redeemable code.
+//!   A plain hash is enough: the code has 256 bits of entropy, nothing to brute-force.
+//! - `user_code` (§6.1): 8 characters of the base-20 alphabet `BCDFGHJKLMNPQRSTVWXZ` (no vowels:
+//!   no words; no digits: no look-alikes), ≈34.6 bits, shown `XXXX-XXXX`. Generate, normalize
+//!   and format are separate small functions, as in node-oidc-provider.
+//!
+//! Neither code's `Debug` prints it, so a stray `{:?}` cannot leak one into a log.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// The user-code alphabet of RFC 8628 §6.1.
+pub const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+/// Characters in a user code, without the dash.
+pub const USER_CODE_LEN: usize = 8;
+/// Bytes of CSPRNG output in a device code.
+const DEVICE_CODE_BYTES: usize = 32;
+
+/// The OS CSPRNG failed. Nothing sensible can be issued without it: fail closed.
+#[derive(Debug, thiserror::Error)]
+#[error("the operating system's random number generator failed: {0}")]
+pub struct RandomnessUnavailable(String);
+
+/// Fills `dest` from the OS CSPRNG.
+pub fn random_bytes(dest: &mut [u8]) -> Result<(), RandomnessUnavailable> {
+    getrandom::fill(dest).map_err(|e| RandomnessUnavailable(e.to_string()))
+}
+
+/// `n` random bytes as base64url without padding: for `state`, CSRF tokens, cookies, PKCE.
+pub fn random_token(n: usize) -> Result<String, RandomnessUnavailable> {
+    let mut bytes = vec![0u8; n];
+    random_bytes(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// SHA-256 of `secret`, lower-case hex: how secrets are stored and compared by key.
+pub fn sha256_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A device code as handed to the device. Never stored; never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceCode(String);
+
+impl DeviceCode {
+    pub fn generate() -> Result<Self, RandomnessUnavailable> {
+        random_token(DEVICE_CODE_BYTES).map(Self)
+    }
+
+    /// Accepts only the shape [`generate`](Self::generate) produces (43 base64url characters):
+    /// anything else cannot name a grant, and is refused before it reaches storage.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = raw.len() == 43
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(raw.to_owned()))
+    }
+
+    /// The secret itself, to put in the response to the device and nowhere else.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> DeviceCodeHash {
+        DeviceCodeHash(sha256_hex(&self.0))
+    }
+}
+
+impl fmt::Debug for DeviceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DeviceCode(<redacted>)")
+    }
+}
+
+/// SHA-256 of a device code, hex: the grant's storage key. Safe to log in short form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeviceCodeHash(String);
+
+impl DeviceCodeHash {
+    /// Rebuilds a hash read back from storage; `None` unless it is 64 lower-case hex digits.
+    pub fn from_stored(hex: &str) -> Option<Self> {
+        let ok = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        ok.then(|| Self(hex.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 8 hex digits: enough to correlate log lines, useless to an attacker.
+    pub fn short(&self) -> &str {
+        &self.0[..8]
+    }
+}
+
+/// A user code, normalized: exactly 8 characters of [`USER_CODE_ALPHABET`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UserCode(String);
+
+impl UserCode {
+    /// Uniformly random over the alphabet: rejection sampling keeps `% 20` unbiased.
+    pub fn generate() -> Result<Self, RandomnessUnavailable> {
+        let mut code = String::with_capacity(USER_CODE_LEN);
+        let mut pool = [0u8; 32];
+        while code.len() < USER_CODE_LEN {
+            random_bytes(&mut pool)?;
+            for b in pool.iter().copied().filter(|b| *b < 240) {
+                if code.len() == USER_CODE_LEN {
+                    break;
+                }
+                code.push(USER_CODE_ALPHABET[usize::from(b % 20)] as char);
+            }
+        }
+        Ok(Self(code))
+    }
+
+    /// What a person typed: upper-cased, stripped of dashes and white space. Anything else
+    /// outside the alphabet (vowels, digits, punctuation) is refused rather than dropped, so a
+    /// typo is reported instead of silently matching another code.
+    pub fn parse(input: &str) -> Option<Self> {
+        if input.len() > 64 {
+            return None;
+        }
+        let mut code = String::with_capacity(USER_CODE_LEN);
+        for c in input.chars() {
+            if c == '-' || c.is_whitespace() {
+                continue;
+            }
+            let upper = c.to_ascii_uppercase();
+            if !upper.is_ascii() || !USER_CODE_ALPHABET.contains(&(upper as u8)) {
+                return None;
+            }
+            code.push(upper);
+        }
+        (code.len() == USER_CODE_LEN).then_some(Self(code))
+    }
+
+    /// The normalized form, as stored: `BDFGHJKL`.
+    pub fn normalized(&self) -> &str {
+        &self.0
+    }
+
+    /// The form shown to people: `BDFG-HJKL`.
+    pub fn formatted(&self) -> String {
+        format!("{}-{}", &self.0[..4], &self.0[4..])
+    }
+}
+
+impl fmt::Debug for UserCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UserCode(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn device_codes_carry_256_bits_and_never_print() {
+        let code = DeviceCode::generate().unwrap();
+        assert_eq!(code.expose_secret().len(), 43);
+        assert_eq!(DeviceCode::parse(code.expose_secret()), Some(code.clone()));
+        assert_eq!(format!("{code:?}"), "DeviceCode(<redacted>)");
+        assert_ne!(DeviceCode::generate().unwrap(), code);
+        assert_eq!(code.hash().as_str().len(), 64);
+        assert!(DeviceCodeHash::from_stored(code.hash().as_str()).is_some());
+    }
+
+    #[test]
+    fn device_code_parse_refuses_other_shapes() {
+        for bad in ["", "short", &"a".repeat(44), &format!("{}=", "a".repeat(42))] {
+            assert!(DeviceCode::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn user_codes_use_only_the_alphabet_and_spread_over_it() {
+        let mut seen = HashSet::new();
+        for _ in 0..200 {
+            let code = UserCode::generate().unwrap();
+            assert_eq!(code.normalized().len(), 8);
+            assert!(code.normalized().bytes().all(|b| USER_CODE_ALPHABET.contains(&b)));
+            seen.extend(code.normalized().chars());
+        }
+        // 1,600 draws from 20 letters: missing one by chance has odds below 1e-30.
+        assert_eq!(seen.len(), 20);
+    }
+
+    #[test]
+    fn parse_normalizes_case_dashes_and_spaces() {
+        let code = UserCode::parse(" bdfg-hjkl ").unwrap();
+        assert_eq!(code.normalized(), "BDFGHJKL");
+        assert_eq!(code.formatted(), "BDFG-HJKL");
+        assert_eq!(UserCode::parse("BD FG HJ KL"), Some(code.clone()));
+        assert_eq!(UserCode::parse("bdfghjkl"), Some(code));
+    }
+
+    #[test]
+    fn parse_refuses_anything_outside_the_alphabet_or_of_the_wrong_length() {
+        for bad in ["BDFG-HJKA", "BDFG-HJK1", "BDFG-HJK", "BDFG-HJKLM", "", "BDFG_HJKL", "ßDFGHJKL"]
+        {
+            assert!(UserCode::parse(bad).is_none(), "{bad:?}");
+        }
+        assert!(UserCode::parse(&"-".repeat(100)).is_none());
+    }
+
+    #[test]
+    fn user_codes_never_print() {
+        let code = UserCode::parse("BDFGHJKL").unwrap();
+        assert_eq!(format!("{code:?}"), "UserCode(<redacted>)");
+    }
+}

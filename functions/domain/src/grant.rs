@@ -1,0 +1,283 @@
+//! The grant's life (design.md, "The grant's life"), and the verdict a poll gets.
+//!
+//! ```text
+//!  (none) ──device-code──► pending ──approve──► redirected ──callback──► approved ──poll──► consumed
+//!                            │ deny                │ Cognito error=              │ Cognito invalid_grant
+//!                            └────► denied ◄───────┘                             └──► failed
+//!  any state past expires_at ──► expired (checked on every read, whatever storage says)
+//! ```
+//!
+//! Storage performs each transition as one conditional write whose condition is
+//! [`GrantStatus::may_become`]; when such a write loses, the stored grant is judged here, so the
+//! answer never depends on a stale read.
+
+use crate::clock::Millis;
+use crate::codes::{DeviceCodeHash, UserCode};
+use crate::scope::Scopes;
+
+/// How much earlier than `interval` a poll may arrive and still count as on time: absorbs
+/// network jitter of a client that sleeps exactly `interval` between polls (RFC 8628 §3.5
+/// says the client waits *at least* the interval; a 4.9 s gap is a clock, not abuse).
+pub const POLL_JITTER_MS: Millis = 500;
+/// What `slow_down` adds to the interval, for this and every later poll (RFC 8628 §3.5).
+pub const SLOW_DOWN_STEP_MS: Millis = 5_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantStatus {
+    /// Issued; the person has not acted yet.
+    Pending,
+    /// The person approved; their browser went to Cognito to sign in.
+    Redirected,
+    /// Cognito sent an authorization code back for this grant.
+    Approved,
+    /// The person denied it, or Cognito answered with an error.
+    Denied,
+    /// A poll won the grant and received (or is receiving) tokens.
+    Consumed,
+    /// Cognito refused the authorization code: the grant can never yield tokens.
+    Failed,
+}
+
+impl GrantStatus {
+    pub const ALL: [GrantStatus; 6] = [
+        GrantStatus::Pending,
+        GrantStatus::Redirected,
+        GrantStatus::Approved,
+        GrantStatus::Denied,
+        GrantStatus::Consumed,
+        GrantStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantStatus::Pending => "pending",
+            GrantStatus::Redirected => "redirected",
+            GrantStatus::Approved => "approved",
+            GrantStatus::Denied => "denied",
+            GrantStatus::Consumed => "consumed",
+            GrantStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// The statuses a grant may move to from `self` (the arrows of the diagram).
+    pub fn successors(self) -> &'static [GrantStatus] {
+        use GrantStatus::*;
+        match self {
+            Pending => &[Redirected, Denied],
+            Redirected => &[Approved, Denied],
+            Approved => &[Consumed, Failed],
+            Denied | Consumed | Failed => &[],
+        }
+    }
+
+    pub fn may_become(self, next: GrantStatus) -> bool {
+        self.successors().contains(&next)
+    }
+
+    /// The device is still waiting for the person.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, GrantStatus::Pending | GrantStatus::Redirected)
+    }
+}
+
+/// A device authorization grant as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub device_code_hash: DeviceCodeHash,
+    pub user_code: UserCode,
+    pub client_id: String,
+    pub scope: Scopes,
+    pub status: GrantStatus,
+    pub created_at: Millis,
+    /// Epoch seconds, the TTL attribute's unit.
+    pub expires_at: u64,
+    /// The poll interval the server enforces; grows by [`SLOW_DOWN_STEP_MS`] on `slow_down`.
+    pub interval_ms: Millis,
+    /// The earliest instant (less [`POLL_JITTER_MS`]) the next poll is on time.
+    pub next_poll_at: Millis,
+    /// Where the device asked from, shown on the confirmation page (RFC 8628 §5.4).
+    pub device_ip: Option<String>,
+    pub device_user_agent: Option<String>,
+}
+
+/// What the device is told when it polls (RFC 8628 §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollVerdict {
+    AuthorizationPending,
+    SlowDown,
+    AccessDenied,
+    ExpiredToken,
+    InvalidGrant,
+    /// The grant is approved: the poller may try to win it and exchange the code.
+    Redeem,
+}
+
+impl Grant {
+    /// A fresh grant, pending, that expires `ttl_secs` from `now` and expects its first poll
+    /// `interval_secs` from `now`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue(
+        device_code_hash: DeviceCodeHash,
+        user_code: UserCode,
+        client_id: &str,
+        scope: Scopes,
+        now: Millis,
+        ttl_secs: u64,
+        interval_secs: u64,
+        device_ip: Option<String>,
+        device_user_agent: Option<String>,
+    ) -> Self {
+        let interval_ms = interval_secs * 1000;
+        Grant {
+            device_code_hash,
+            user_code,
+            client_id: client_id.to_owned(),
+            scope,
+            status: GrantStatus::Pending,
+            created_at: now,
+            expires_at: now / 1000 + ttl_secs,
+            interval_ms,
+            next_poll_at: now + interval_ms,
+            device_ip,
+            device_user_agent,
+        }
+    }
+
+    pub fn is_expired(&self, now: Millis) -> bool {
+        now >= self.expires_at.saturating_mul(1000)
+    }
+
+    /// Whole seconds of the current interval, as sent in `interval`.
+    pub fn interval_secs(&self) -> u64 {
+        self.interval_ms.div_ceil(1000)
+    }
+
+    /// What a poll by `client_id` at `now` gets, judged on this stored grant alone.
+    pub fn judge_poll(&self, client_id: &str, now: Millis) -> PollVerdict {
+        use GrantStatus::*;
+        // Another client's code is indistinguishable from an unknown one (RFC 8628 §3.4).
+        if self.client_id != client_id {
+            return PollVerdict::InvalidGrant;
+        }
+        match self.status {
+            Consumed => return PollVerdict::InvalidGrant,
+            Failed => return PollVerdict::ExpiredToken,
+            _ => {}
+        }
+        if self.is_expired(now) {
+            return PollVerdict::ExpiredToken;
+        }
+        match self.status {
+            Denied => PollVerdict::AccessDenied,
+            Approved => PollVerdict::Redeem,
+            _ if self.is_early(now) => PollVerdict::SlowDown,
+            _ => PollVerdict::AuthorizationPending,
+        }
+    }
+
+    pub fn is_early(&self, now: Millis) -> bool {
+        now + POLL_JITTER_MS < self.next_poll_at
+    }
+}
+
+/// The verdict on a poll of a device code that names no stored grant.
+pub fn judge_poll(grant: Option<&Grant>, client_id: &str, now: Millis) -> PollVerdict {
+    grant.map_or(PollVerdict::InvalidGrant, |g| g.judge_poll(client_id, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::DeviceCode;
+
+    const T0: Millis = 1_700_000_000_000;
+
+    fn grant(status: GrantStatus) -> Grant {
+        let mut g = Grant::issue(
+            DeviceCode::generate().unwrap().hash(),
+            UserCode::generate().unwrap(),
+            "client",
+            Scopes::default(),
+            T0,
+            600,
+            5,
+            None,
+            None,
+        );
+        g.status = status;
+        g
+    }
+
+    #[test]
+    fn issue_sets_expiry_and_first_poll() {
+        let g = grant(GrantStatus::Pending);
+        assert_eq!(g.expires_at, T0 / 1000 + 600);
+        assert_eq!(g.next_poll_at, T0 + 5000);
+        assert_eq!(g.interval_secs(), 5);
+    }
+
+    #[test]
+    fn the_first_poll_after_the_interval_is_never_slowed() {
+        let g = grant(GrantStatus::Pending);
+        assert_eq!(g.judge_poll("client", T0 + 5000), PollVerdict::AuthorizationPending);
+        assert_eq!(
+            g.judge_poll("client", T0 + 5000 - POLL_JITTER_MS),
+            PollVerdict::AuthorizationPending
+        );
+        assert_eq!(g.judge_poll("client", T0 + 1000), PollVerdict::SlowDown);
+    }
+
+    #[test]
+    fn verdicts_per_status() {
+        use GrantStatus::*;
+        let at = T0 + 6000;
+        let cases = [
+            (Pending, PollVerdict::AuthorizationPending),
+            (Redirected, PollVerdict::AuthorizationPending),
+            (Approved, PollVerdict::Redeem),
+            (Denied, PollVerdict::AccessDenied),
+            (Consumed, PollVerdict::InvalidGrant),
+            (Failed, PollVerdict::ExpiredToken),
+        ];
+        for (status, verdict) in cases {
+            assert_eq!(grant(status).judge_poll("client", at), verdict, "{status:?}");
+            assert_eq!(
+                grant(status).judge_poll("other", at),
+                PollVerdict::InvalidGrant,
+                "another client's {status:?} grant"
+            );
+        }
+        assert_eq!(judge_poll(None, "client", at), PollVerdict::InvalidGrant);
+    }
+
+    #[test]
+    fn expiry_wins_over_waiting_and_denied() {
+        let after = (T0 / 1000 + 600) * 1000;
+        for status in [GrantStatus::Pending, GrantStatus::Denied, GrantStatus::Approved] {
+            assert_eq!(grant(status).judge_poll("client", after), PollVerdict::ExpiredToken);
+        }
+        assert_eq!(
+            grant(GrantStatus::Consumed).judge_poll("client", after),
+            PollVerdict::InvalidGrant
+        );
+    }
+
+    #[test]
+    fn transitions_follow_the_diagram() {
+        use GrantStatus::*;
+        assert!(Pending.may_become(Redirected));
+        assert!(Pending.may_become(Denied));
+        assert!(!Pending.may_become(Approved));
+        assert!(Redirected.may_become(Approved));
+        assert!(Approved.may_become(Consumed));
+        assert!(!Consumed.may_become(Approved));
+        for s in GrantStatus::ALL {
+            assert_eq!(GrantStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(GrantStatus::parse("bogus"), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! The device authorization grant (RFC 8628) as plain data and rules: no HTTP, no AWS.
+//!
+//! - [`codes`]: the secrets of the grant: `device_code` (only its hash is stored), `user_code`
+//!   (§6.1), and the CSPRNG every code comes from.
+//! - [`grant`]: the grant's life (design.md, "The grant's life") and the verdict a poll gets.
+//! - [`error`]: one OAuth error type, named after the wire codes of RFC 6749 §5.2 / RFC 8628
+//!   §3.5, carrying its HTTP status; internal causes are kept for logs, never sent.
+//! - [`scope`], [`client`]: parsed request parameters.
+//! - [`clock`]: time as an injectable dependency, so expiry and `slow_down` are testable.
+
+pub mod client;
+pub mod clock;
+pub mod codes;
+pub mod error;
+pub mod grant;
+pub mod scope;
+
+pub use client::ClientId;
+pub use clock::{Clock, ManualClock, Millis, SystemClock};
+pub use codes::{DeviceCode, DeviceCodeHash, UserCode};
+pub use error::{ErrorCode, OAuthError};
+pub use grant::{Grant, GrantStatus, PollVerdict};
+pub use scope::Scopes;

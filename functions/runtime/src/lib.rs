@@ -1,0 +1,16 @@
+//! What every portal-auth Lambda does once, at cold start, before it serves a request.
+//!
+//! - [`env`]: reads configuration from the environment; a missing or malformed variable is an
+//!   error that names the variable, so a bad deployment fails loudly at init instead of
+//!   answering requests wrongly.
+//! - [`cognito`]: facts derived from the user pool id (region, issuer, JWKS URL).
+//! - [`logging`]: structured logs (JSON inside Lambda, carrying the request id of the invocation).
+//!
+//! This crate links no AWS SDK, so the authorizer can use it and stay small.
+
+pub mod cognito;
+pub mod env;
+pub mod logging;
+
+pub use cognito::UserPool;
+pub use env::{ConfigError, Env};
