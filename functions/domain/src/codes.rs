@@ -176,7 +176,12 @@ mod tests {
 
     #[test]
     fn device_code_parse_refuses_other_shapes() {
-        for bad in ["", "short", &"a".repeat(44), &format!("{}=", "a".repeat(42))] {
+        for bad in [
+            "",
+            "short",
+            &"a".repeat(44),
+            &format!("{}=", "a".repeat(42)),
+        ] {
             assert!(DeviceCode::parse(bad).is_none(), "{bad:?}");
         }
     }
@@ -187,7 +192,11 @@ mod tests {
         for _ in 0..200 {
             let code = UserCode::generate().unwrap();
             assert_eq!(code.normalized().len(), 8);
-            assert!(code.normalized().bytes().all(|b| USER_CODE_ALPHABET.contains(&b)));
+            assert!(
+                code.normalized()
+                    .bytes()
+                    .all(|b| USER_CODE_ALPHABET.contains(&b))
+            );
             seen.extend(code.normalized().chars());
         }
         // 1,600 draws from 20 letters: missing one by chance has odds below 1e-30.
@@ -205,8 +214,15 @@ mod tests {
 
     #[test]
     fn parse_refuses_anything_outside_the_alphabet_or_of_the_wrong_length() {
-        for bad in ["BDFG-HJKA", "BDFG-HJK1", "BDFG-HJK", "BDFG-HJKLM", "", "BDFG_HJKL", "ßDFGHJKL"]
-        {
+        for bad in [
+            "BDFG-HJKA",
+            "BDFG-HJK1",
+            "BDFG-HJK",
+            "BDFG-HJKLM",
+            "",
+            "BDFG_HJKL",
+            "ßDFGHJKL",
+        ] {
             assert!(UserCode::parse(bad).is_none(), "{bad:?}");
         }
         assert!(UserCode::parse(&"-".repeat(100)).is_none());

@@ -61,6 +61,8 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// Overrides the code's status (e.g. 413 for an oversized body).
     status: Option<u16>,
+    /// Extra numeric members of the JSON answer (e.g. the raised `interval` on `slow_down`).
+    numbers: Vec<(&'static str, u64)>,
     cause: Option<Cause>,
 }
 
@@ -70,6 +72,7 @@ impl OAuthError {
             code,
             description: description.into(),
             status: None,
+            numbers: Vec::new(),
             cause: None,
         }
     }
@@ -98,6 +101,15 @@ impl OAuthError {
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
+    }
+
+    pub fn with_number(mut self, name: &'static str, value: u64) -> Self {
+        self.numbers.push((name, value));
+        self
+    }
+
+    pub fn numbers(&self) -> &[(&'static str, u64)] {
+        &self.numbers
     }
 
     pub fn with_cause(mut self, cause: impl Into<Cause>) -> Self {
@@ -142,7 +154,10 @@ mod tests {
     fn statuses_follow_the_rfcs() {
         assert_eq!(OAuthError::invalid_client("x").status(), 401);
         assert_eq!(OAuthError::new(ErrorCode::SlowDown, "x").status(), 400);
-        assert_eq!(OAuthError::invalid_request("x").with_status(413).status(), 413);
+        assert_eq!(
+            OAuthError::invalid_request("x").with_status(413).status(),
+            413
+        );
         assert_eq!(OAuthError::unavailable("boom").status(), 503);
     }
 
@@ -150,6 +165,9 @@ mod tests {
     fn the_cause_is_not_in_display() {
         let e = OAuthError::unavailable("secret detail");
         assert!(!e.to_string().contains("secret detail"));
-        assert_eq!(e.cause().map(|c| c.to_string()).as_deref(), Some("secret detail"));
+        assert_eq!(
+            e.cause().map(|c| c.to_string()).as_deref(),
+            Some("secret detail")
+        );
     }
 }

@@ -223,7 +223,10 @@ mod tests {
     #[test]
     fn the_first_poll_after_the_interval_is_never_slowed() {
         let g = grant(GrantStatus::Pending);
-        assert_eq!(g.judge_poll("client", T0 + 5000), PollVerdict::AuthorizationPending);
+        assert_eq!(
+            g.judge_poll("client", T0 + 5000),
+            PollVerdict::AuthorizationPending
+        );
         assert_eq!(
             g.judge_poll("client", T0 + 5000 - POLL_JITTER_MS),
             PollVerdict::AuthorizationPending
@@ -244,7 +247,11 @@ mod tests {
             (Failed, PollVerdict::ExpiredToken),
         ];
         for (status, verdict) in cases {
-            assert_eq!(grant(status).judge_poll("client", at), verdict, "{status:?}");
+            assert_eq!(
+                grant(status).judge_poll("client", at),
+                verdict,
+                "{status:?}"
+            );
             assert_eq!(
                 grant(status).judge_poll("other", at),
                 PollVerdict::InvalidGrant,
@@ -257,8 +264,15 @@ mod tests {
     #[test]
     fn expiry_wins_over_waiting_and_denied() {
         let after = (T0 / 1000 + 600) * 1000;
-        for status in [GrantStatus::Pending, GrantStatus::Denied, GrantStatus::Approved] {
-            assert_eq!(grant(status).judge_poll("client", after), PollVerdict::ExpiredToken);
+        for status in [
+            GrantStatus::Pending,
+            GrantStatus::Denied,
+            GrantStatus::Approved,
+        ] {
+            assert_eq!(
+                grant(status).judge_poll("client", after),
+                PollVerdict::ExpiredToken
+            );
         }
         assert_eq!(
             grant(GrantStatus::Consumed).judge_poll("client", after),

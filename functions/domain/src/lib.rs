@@ -15,7 +15,7 @@ pub mod error;
 pub mod grant;
 pub mod scope;
 
-pub use client::ClientId;
+pub use client::{ClientId, ClientSecret};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 pub use codes::{DeviceCode, DeviceCodeHash, UserCode};
 pub use error::{ErrorCode, OAuthError};

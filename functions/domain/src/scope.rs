@@ -66,7 +66,11 @@ mod tests {
         assert_eq!(s.to_string(), "openid email");
         let allowed = Scopes::from_tokens(["openid", "email", "profile"]);
         assert!(s.is_subset_of(&allowed));
-        assert!(!Scopes::parse("openid admin").unwrap().is_subset_of(&allowed));
+        assert!(
+            !Scopes::parse("openid admin")
+                .unwrap()
+                .is_subset_of(&allowed)
+        );
         assert!(Scopes::parse("").unwrap().is_empty());
     }
 

@@ -1,0 +1,157 @@
+//! The device-flow functions' configuration (design.md, "Configuration"), read once at cold
+//! start. Every default is documented where it is set.
+
+use portal_auth_domain::ClientId;
+use portal_auth_runtime::{ConfigError, Env, UserPool};
+
+/// RFC 8628 leaves the lifetime to the server; 10 minutes is Keycloak's and Okta's choice:
+/// enough to find a browser and sign in, short enough to bound user-code guessing (§5.1).
+pub const DEFAULT_DEVICE_CODE_TTL_SECONDS: u64 = 600;
+/// RFC 8628 §3.2: clients assume 5 s when no interval is sent; we always send it.
+pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 5;
+
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    /// `TABLE_NAME`: the DynamoDB table of grants.
+    pub table_name: String,
+    /// `PUBLIC_BASE_URL`: the API's external base URL, stage included, no trailing slash.
+    pub public_base_url: String,
+    /// `COGNITO_USER_POOL_ID` (and `COGNITO_REGION`).
+    pub user_pool: UserPool,
+    /// `COGNITO_DOMAIN`: the hosted UI's base URL, no trailing slash.
+    pub cognito_domain: String,
+    /// `DEVICE_CLIENT_IDS`: the app clients allowed to use the device grant.
+    pub device_client_ids: Vec<ClientId>,
+    /// `DEVICE_CODE_TTL_SECONDS`, 60–3600, default 600.
+    pub device_code_ttl_secs: u64,
+    /// `DEVICE_POLL_INTERVAL_SECONDS`, 1–60, default 5.
+    pub poll_interval_secs: u64,
+}
+
+impl DeviceConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let device_client_ids = env
+            .required_list("DEVICE_CLIENT_IDS")?
+            .iter()
+            .map(|id| {
+                ClientId::parse(id).ok_or_else(|| {
+                    ConfigError::invalid("DEVICE_CLIENT_IDS", "not a Cognito app client id")
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            table_name: env.required("TABLE_NAME")?.to_owned(),
+            public_base_url: env.base_url("PUBLIC_BASE_URL")?,
+            user_pool: UserPool::from_env(env)?,
+            cognito_domain: env.base_url("COGNITO_DOMAIN")?,
+            device_client_ids,
+            device_code_ttl_secs: bounded(
+                env,
+                "DEVICE_CODE_TTL_SECONDS",
+                DEFAULT_DEVICE_CODE_TTL_SECONDS,
+                60..=3600,
+            )?,
+            poll_interval_secs: bounded(
+                env,
+                "DEVICE_POLL_INTERVAL_SECONDS",
+                DEFAULT_POLL_INTERVAL_SECONDS,
+                1..=60,
+            )?,
+        })
+    }
+
+    /// Whether `client_id` may use the device grant at all.
+    pub fn allows(&self, client_id: &ClientId) -> bool {
+        self.device_client_ids.contains(client_id)
+    }
+
+    /// `verification_uri` (RFC 8628 §3.2): short, with no code in it.
+    pub fn verification_uri(&self) -> String {
+        format!("{}/device", self.public_base_url)
+    }
+
+    /// Where Cognito sends the browser back; must be one of the app client's callback URLs.
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/device/callback", self.public_base_url)
+    }
+
+    pub fn device_authorization_endpoint(&self) -> String {
+        format!("{}/device/code", self.public_base_url)
+    }
+
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/device/token", self.public_base_url)
+    }
+}
+
+fn bounded(
+    env: &Env,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let value = env.parse_or(name, default)?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::invalid(
+            name,
+            format!("{value} is outside {}..={}", range.start(), range.end()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("TABLE_NAME", "grants"),
+            ("PUBLIC_BASE_URL", "https://api.example.com/prod/"),
+            ("COGNITO_USER_POOL_ID", "eu-west-1_AbC123"),
+            (
+                "COGNITO_DOMAIN",
+                "https://x.auth.eu-west-1.amazoncognito.com",
+            ),
+            ("DEVICE_CLIENT_IDS", "abc123, def456"),
+        ]
+    }
+
+    #[test]
+    fn reads_the_table_of_design_md_with_defaults() {
+        let c = DeviceConfig::from_env(&Env::from_pairs(base())).unwrap();
+        assert_eq!(c.verification_uri(), "https://api.example.com/prod/device");
+        assert_eq!(
+            c.redirect_uri(),
+            "https://api.example.com/prod/device/callback"
+        );
+        assert_eq!(c.device_code_ttl_secs, 600);
+        assert_eq!(c.poll_interval_secs, 5);
+        assert!(c.allows(&ClientId::parse("def456").unwrap()));
+        assert!(!c.allows(&ClientId::parse("zzz").unwrap()));
+    }
+
+    #[test]
+    fn every_missing_or_malformed_variable_is_named() {
+        for (name, _) in base() {
+            let env = Env::from_pairs(base().into_iter().filter(|(k, _)| *k != name));
+            let err = DeviceConfig::from_env(&env).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+        for (name, bad) in [
+            ("DEVICE_CODE_TTL_SECONDS", "10"),
+            ("DEVICE_POLL_INTERVAL_SECONDS", "fast"),
+            ("DEVICE_CLIENT_IDS", "a b"),
+            ("PUBLIC_BASE_URL", "example.com"),
+        ] {
+            let mut pairs = base();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, bad));
+            let err = DeviceConfig::from_env(&Env::from_pairs(pairs))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! OAuth over HTTP: reading form-encoded requests strictly, writing JSON answers and errors.
+//!
+//! Everything a client can get wrong ends here as an [`OAuthError`] with a 4xx and a JSON body
+//! `{"error", "error_description"}` (RFC 6749 §5.2), never a 5xx or a panic: wrong method or
+//! content type, bodies too large, not UTF-8 or not form syntax, and parameters sent twice
+//! (RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once").
+//! Parameters sent without a value are treated as omitted (§3.1); unknown ones are ignored.
+
+use std::collections::HashMap;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use portal_auth_domain::{ErrorCode, OAuthError};
+use serde_json::Value;
+
+/// The largest form body accepted: every legitimate request here is well under 1 KiB.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+/// Request headers stored on a grant are cut to this many characters.
+const MAX_STORED_HEADER_CHARS: usize = 256;
+
+/// The parameters of a `application/x-www-form-urlencoded` POST body.
+#[derive(Debug, Default)]
+pub struct Form {
+    params: HashMap<String, String>,
+}
+
+impl Form {
+    /// Reads the body of a POST strictly; see the module docs for what is refused.
+    pub fn parse(req: &Request) -> Result<Form, OAuthError> {
+        if req.method() != http::Method::POST {
+            return Err(
+                OAuthError::invalid_request("this endpoint accepts POST only").with_status(405),
+            );
+        }
+        if !is_form_content_type(req) {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            )
+            .with_status(415));
+        }
+        let bytes: &[u8] = match req.body() {
+            Body::Empty => &[],
+            Body::Text(t) => t.as_bytes(),
+            Body::Binary(b) => b,
+            _ => &[],
+        };
+        Self::from_bytes(bytes)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Form, OAuthError> {
+        if bytes.len() > MAX_BODY_BYTES {
+            return Err(OAuthError::invalid_request(format!(
+                "the body is larger than {MAX_BODY_BYTES} bytes"
+            ))
+            .with_status(413));
+        }
+        if std::str::from_utf8(bytes).is_err() {
+            return Err(OAuthError::invalid_request("the body is not UTF-8"));
+        }
+        let mut params = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(bytes) {
+            if name.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+                return Err(OAuthError::invalid_request(
+                    "a parameter is not valid percent-encoded UTF-8",
+                ));
+            }
+            if value.is_empty() {
+                continue;
+            }
+            if params
+                .insert(name.to_string(), value.into_owned())
+                .is_some()
+            {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter {} was sent more than once",
+                    printable(&name)
+                )));
+            }
+        }
+        Ok(Form { params })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    pub fn require(&self, name: &'static str) -> Result<&str, OAuthError> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("parameter {name} is required")))
+    }
+}
+
+fn is_form_content_type(req: &Request) -> bool {
+    req.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// A parameter name safe to echo in an error description: short and plain.
+fn printable(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    if clean.is_empty() {
+        "(unnamed)".into()
+    } else {
+        clean
+    }
+}
+
+/// A JSON answer that no cache may keep (RFC 6749 §5.1, RFC 8628 §3.2).
+pub fn json(status: u16, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::CACHE_CONTROL, "no-store")
+        .header(http::header::PRAGMA, "no-cache")
+        .body(Body::Text(body.to_string()))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}
+
+/// The error's JSON answer. The internal cause, if any, is logged here and never sent.
+/// `invalid_client` is a 401 and so carries `WWW-Authenticate` (RFC 6749 §5.2, RFC 9110 §15.5.2).
+pub fn error(err: &OAuthError) -> Response<Body> {
+    if err.status() >= 500 {
+        tracing::error!(error = err.code.as_str(), cause = ?err.cause().map(|c| c.to_string()), "request failed");
+    } else {
+        tracing::info!(
+            error = err.code.as_str(),
+            status = err.status(),
+            "request refused"
+        );
+    }
+    let mut body = serde_json::json!({
+        "error": err.code.as_str(),
+        "error_description": err.description,
+    });
+    for (name, value) in err.numbers() {
+        body[*name] = (*value).into();
+    }
+    let mut response = json(err.status(), &body);
+    if err.code == ErrorCode::InvalidClient {
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Basic realm=\"portal-auth\", charset=\"UTF-8\""),
+        );
+    }
+    response
+}
+
+/// The address the request came from, as API Gateway saw it.
+pub fn source_ip(req: &Request) -> Option<String> {
+    let ip = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.clone(),
+        RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    ip.map(|ip| truncate(&ip))
+}
+
+/// The `User-Agent`, cut to a bounded length.
+pub fn user_agent(req: &Request) -> Option<String> {
+    req.headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(truncate)
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(MAX_STORED_HEADER_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_refused_and_empty_values_omitted() {
+        let err = Form::from_bytes(b"a=1&a=2").unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidRequest);
+        assert!(err.description.contains("more than once"));
+        let form = Form::from_bytes(b"a=&b=x+y&c=%41").unwrap();
+        assert_eq!(form.get("a"), None);
+        assert_eq!(form.get("b"), Some("x y"));
+        assert_eq!(form.get("c"), Some("A"));
+    }
+
+    #[test]
+    fn oversized_and_non_utf8_bodies_are_400s_or_413s() {
+        let big = vec![b'a'; MAX_BODY_BYTES + 1];
+        assert_eq!(Form::from_bytes(&big).unwrap_err().status(), 413);
+        assert_eq!(Form::from_bytes(&[0xff, 0xfe]).unwrap_err().status(), 400);
+        assert_eq!(Form::from_bytes(b"a=%ff").unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn echoed_names_are_sanitized() {
+        let err = Form::from_bytes(b"%3Cscript%3E=1&%3Cscript%3E=2").unwrap_err();
+        assert!(!err.description.contains('<'));
+    }
+}

@@ -1,0 +1,63 @@
+//! What the four device-flow functions share: their configuration, the DynamoDB grant store,
+//! the Cognito app-client cache, client authentication and the OAuth-over-HTTP plumbing.
+//!
+//! Each function's `main` builds one [`Deps`] at cold start ([`Deps::from_env`]) and hands it
+//! to a plain `handle(&deps, request)`; tests build theirs with [`Deps::new`] around their own
+//! SDK clients (pointing at emulators, with call counters) and clock.
+
+pub mod client_auth;
+pub mod clients;
+pub mod config;
+pub mod http;
+pub mod store;
+
+use std::sync::Arc;
+
+use portal_auth_domain::{Clock, SystemClock};
+use portal_auth_runtime::{ConfigError, Env};
+
+pub use clients::{AppClient, AppClients};
+pub use config::DeviceConfig;
+pub use store::GrantStore;
+
+/// Everything a device-flow handler needs, built once per Lambda instance.
+pub struct Deps {
+    pub config: DeviceConfig,
+    pub store: GrantStore,
+    pub clients: AppClients,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Deps {
+    pub fn new(
+        config: DeviceConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        cognito: aws_sdk_cognitoidentityprovider::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Deps {
+            store: GrantStore::new(dynamodb, config.table_name.clone()),
+            clients: AppClients::new(cognito, config.user_pool.id.clone()),
+            config,
+            clock,
+        }
+    }
+
+    /// Reads the configuration and builds the AWS clients (honouring `AWS_ENDPOINT_URL_*`),
+    /// failing with the name of the first missing or malformed variable.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let config = DeviceConfig::from_env(env)?;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let cognito_config = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk)
+            .region(aws_config::Region::new(config.user_pool.region.clone()))
+            .build();
+        Ok(Deps::new(
+            config,
+            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_cognitoidentityprovider::Client::from_conf(cognito_config),
+            Arc::new(SystemClock),
+        ))
+    }
+}

@@ -1,0 +1,177 @@
+//! `spawn_app()`: the device-flow handlers wired to their own moto table and cognito-local
+//! pool, with a hand-moved clock and a DynamoDB call counter, called in-process with requests
+//! shaped as API Gateway delivers them.
+
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
+use portal_auth_device::{Deps, DeviceConfig};
+use portal_auth_domain::{Clock, ManualClock};
+use portal_auth_runtime::UserPool;
+use serde_json::Value;
+
+use crate::cognito::TestPool;
+use crate::dynamodb::{CallCounter, counting_client, create_table};
+
+pub const BASE_URL: &str = "https://portal.test/prod";
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const DEVICE_IP: &str = "198.51.100.7";
+pub const DEVICE_UA: &str = "portal-cli/1.0 (test)";
+
+pub struct TestApp {
+    pub deps: Arc<Deps>,
+    pub pool: TestPool,
+    pub table: String,
+    pub calls: CallCounter,
+    pub clock: ManualClock,
+}
+
+/// What an endpoint answered: status, JSON body and `Cache-Control`.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub cache_control: Option<String>,
+    pub www_authenticate: Option<String>,
+}
+
+impl Answer {
+    /// The `error` member, or "" for a success.
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or_default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (dynamodb, calls) = counting_client();
+    let table = create_table(&dynamodb).await;
+    let redirect_uri = format!("{BASE_URL}/device/callback");
+    let pool = TestPool::create(&redirect_uri).await;
+    let config = DeviceConfig {
+        table_name: table.clone(),
+        public_base_url: BASE_URL.to_owned(),
+        user_pool: UserPool {
+            id: pool.pool_id.clone(),
+            region: "us-east-1".to_owned(),
+        },
+        cognito_domain: pool.endpoint.clone(),
+        device_client_ids: [&pool.public_client_id, &pool.confidential_client_id]
+            .iter()
+            .filter_map(|id| portal_auth_domain::ClientId::parse(id))
+            .collect(),
+        device_code_ttl_secs: 600,
+        poll_interval_secs: 5,
+    };
+    let clock = ManualClock::starting_now();
+    let deps = Deps::new(
+        config,
+        dynamodb,
+        pool.client.clone(),
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+    );
+    calls.reset();
+    TestApp {
+        deps: Arc::new(deps),
+        pool,
+        table,
+        calls,
+        clock,
+    }
+}
+
+/// A request as API Gateway (HTTP API, payload 2.0) hands it to the function.
+pub fn request(method: &str, path: &str, content_type: Option<&str>, body: Body) -> Request {
+    let mut builder = http::Request::builder()
+        .method(method)
+        .uri(format!("https://portal.test{path}"))
+        .header("user-agent", DEVICE_UA);
+    if let Some(ct) = content_type {
+        builder = builder.header("content-type", ct);
+    }
+    let mut description = ApiGatewayV2httpRequestContextHttpDescription::default();
+    description.method = method.parse().unwrap_or(http::Method::GET);
+    description.source_ip = Some(DEVICE_IP.to_owned());
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http = description;
+    builder
+        .body(body)
+        .expect("request")
+        .with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// A form POST.
+pub fn form_post(path: &str, form: &str) -> Request {
+    request(
+        "POST",
+        path,
+        Some("application/x-www-form-urlencoded"),
+        Body::Text(form.to_owned()),
+    )
+}
+
+pub fn with_header(mut req: Request, name: &'static str, value: &str) -> Request {
+    req.headers_mut()
+        .insert(name, value.parse().expect("header value"));
+    req
+}
+
+pub async fn answer_of(response: lambda_http::Response<Body>) -> Answer {
+    let header = |name: http::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let cache_control = header(http::header::CACHE_CONTROL);
+    let www_authenticate = header(http::header::WWW_AUTHENTICATE);
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::String(t.clone())),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    Answer {
+        status,
+        body,
+        cache_control,
+        www_authenticate,
+    }
+}
+
+impl TestApp {
+    pub async fn call_device_code(&self, req: Request) -> Answer {
+        answer_of(device_code::handle(&self.deps, req).await).await
+    }
+
+    pub async fn call_token(&self, req: Request) -> Answer {
+        answer_of(device_token::handle(&self.deps, req).await).await
+    }
+
+    /// A device authorization for the public client; panics unless it succeeds.
+    pub async fn authorize_device(&self) -> Answer {
+        let form = format!("client_id={}&scope=openid", self.pool.public_client_id);
+        let answer = self
+            .call_device_code(form_post("/prod/device/code", &form))
+            .await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer
+    }
+
+    /// A poll by `client_id` (public, no secret).
+    pub async fn poll(&self, client_id: &str, device_code: &str) -> Answer {
+        let form = format!(
+            "grant_type={DEVICE_CODE_GRANT}&client_id={client_id}&device_code={device_code}"
+        );
+        self.call_token(form_post("/prod/device/token", &form))
+            .await
+    }
+
+    pub fn advance_secs(&self, secs: u64) {
+        self.clock.advance(secs * 1000);
+    }
+}
