@@ -22,9 +22,8 @@ impl UserPool {
         let (prefix, suffix) = id
             .split_once('_')
             .ok_or_else(|| ConfigError::invalid(NAME, "expected <region>_<id>"))?;
-        let well_formed = |s: &str| {
-            !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        };
+        let well_formed =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
         if !well_formed(prefix) || !well_formed(suffix) || id.len() > 55 {
             return Err(ConfigError::invalid(NAME, "expected <region>_<id>"));
         }
@@ -82,8 +81,8 @@ mod tests {
 
     #[test]
     fn region_comes_from_the_pool_id_when_it_is_one() {
-        let pool = UserPool::from_env(&env(&[("COGNITO_USER_POOL_ID", "eu-west-1_AbC123")]))
-            .unwrap();
+        let pool =
+            UserPool::from_env(&env(&[("COGNITO_USER_POOL_ID", "eu-west-1_AbC123")])).unwrap();
         assert_eq!(pool.region, "eu-west-1");
         assert_eq!(
             pool.issuer(&Env::default()).unwrap(),
@@ -113,7 +112,10 @@ mod tests {
     fn malformed_pool_ids_name_the_variable() {
         for bad in ["nounderscore", "_x", "eu-west-1_", "eu west_1", "a_b/c"] {
             let err = UserPool::from_env(&env(&[("COGNITO_USER_POOL_ID", bad)])).unwrap_err();
-            assert!(err.to_string().contains("COGNITO_USER_POOL_ID"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("COGNITO_USER_POOL_ID"),
+                "{bad}: {err}"
+            );
         }
     }
 
