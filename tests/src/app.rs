@@ -65,6 +65,8 @@ pub async fn spawn_app() -> TestApp {
             .collect(),
         device_code_ttl_secs: 600,
         poll_interval_secs: 5,
+        verify_max_failures: 10,
+        verify_failure_window_secs: 900,
     };
     let clock = ManualClock::starting_now();
     let deps = Deps::new(
@@ -169,6 +171,25 @@ impl TestApp {
         );
         self.call_token(form_post("/prod/device/token", &form))
             .await
+    }
+
+    /// The stored grant a (displayed) user code names; panics when there is none.
+    pub async fn grant_of_user_code(&self, user_code: &str) -> portal_auth_domain::Grant {
+        let code = portal_auth_domain::UserCode::parse(user_code).expect("user code");
+        let now = self.clock.now();
+        let (entry, _) = self
+            .deps
+            .store
+            .look_up_user_code(&code, "test-reader", 900, now)
+            .await
+            .expect("look-up");
+        let hash = entry.expect("a live user code").grant;
+        self.deps
+            .store
+            .get(&hash)
+            .await
+            .expect("get")
+            .expect("grant")
     }
 
     pub fn advance_secs(&self, secs: u64) {

@@ -4,7 +4,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::Body;
-use portal_auth_domain::UserCode;
 use portal_auth_tests::app::{
     BASE_URL, DEVICE_IP, DEVICE_UA, form_post, request, spawn_app, with_header,
 };
@@ -31,15 +30,7 @@ async fn a_public_client_gets_codes_and_the_grant_records_where_it_came_from() {
     assert_eq!(b["interval"], 5);
     assert_eq!(b["device_code"].as_str().unwrap().len(), 43);
 
-    let code = UserCode::parse(user_code).unwrap();
-    let now = portal_auth_domain::Clock::now(&app.clock);
-    let grant = app
-        .deps
-        .store
-        .find_by_user_code(&code, now)
-        .await
-        .unwrap()
-        .expect("stored");
+    let grant = app.grant_of_user_code(user_code).await;
     assert_eq!(grant.device_ip.as_deref(), Some(DEVICE_IP));
     assert_eq!(grant.device_user_agent.as_deref(), Some(DEVICE_UA));
     assert_eq!(grant.scope.to_string(), "openid");
@@ -54,15 +45,9 @@ async fn omitted_scope_means_the_clients_scopes_and_excess_scope_is_invalid_scop
         .call_device_code(form_post("/prod/device/code", &format!("client_id={id}")))
         .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
-    let code = UserCode::parse(a.body["user_code"].as_str().unwrap()).unwrap();
-    let now = portal_auth_domain::Clock::now(&app.clock);
     let grant = app
-        .deps
-        .store
-        .find_by_user_code(&code, now)
-        .await
-        .unwrap()
-        .unwrap();
+        .grant_of_user_code(a.body["user_code"].as_str().unwrap())
+        .await;
     assert_eq!(grant.scope.to_string(), "openid email profile");
 
     for scope in [

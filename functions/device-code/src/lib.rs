@@ -44,7 +44,7 @@ fn metadata(deps: &Deps, req: &Request) -> Result<Response<Body>, OAuthError> {
         "issuer": c.public_base_url,
         "device_authorization_endpoint": c.device_authorization_endpoint(),
         "token_endpoint": c.token_endpoint(),
-        "grant_types_supported": [DEVICE_CODE_GRANT_TYPE],
+        "grant_types_supported": [DEVICE_CODE_GRANT_TYPE, "refresh_token"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "response_types_supported": [],
         "code_challenge_methods_supported": ["S256"],

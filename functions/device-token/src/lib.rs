@@ -8,14 +8,21 @@
 //!
 //! When DynamoDB fails mid-poll the grant is untouched and the device is told `slow_down`:
 //! RFC 8628 clients keep polling on it (slower), where an unknown 5xx would end their loop.
+//! On an approved grant exactly one poll wins the right to redeem Cognito's code (one more
+//! conditional write); tokens are returned once and never stored. `grant_type=refresh_token`
+//! is proxied to Cognito, so a CLI needs neither Cognito's domain nor a client secret.
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::client_auth;
 use portal_auth_device::http::{self as oauth_http, Form};
-use portal_auth_device::store::Poll;
+use portal_auth_device::store::{Poll, Transition};
+use portal_auth_device::token_client::TokenError;
 use portal_auth_device::{AppClient, Deps};
 use portal_auth_domain::grant::SLOW_DOWN_STEP_MS;
-use portal_auth_domain::{DeviceCode, ErrorCode, OAuthError, PollVerdict};
+use portal_auth_domain::{
+    DeviceCode, DeviceCodeHash, ErrorCode, Grant, GrantStatus, OAuthError, PollVerdict,
+};
+use serde_json::Value;
 
 pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -29,9 +36,10 @@ async fn token(deps: &Deps, req: &Request) -> Result<Response<Body>, OAuthError>
     let form = Form::parse(req)?;
     match form.require("grant_type")? {
         DEVICE_CODE_GRANT_TYPE => poll(deps, req, &form).await,
+        "refresh_token" => refresh(deps, req, &form).await,
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
-            "grant_type must be urn:ietf:params:oauth:grant-type:device_code",
+            "grant_type must be urn:ietf:params:oauth:grant-type:device_code or refresh_token",
         )),
     }
 }
@@ -53,6 +61,11 @@ async fn poll(deps: &Deps, req: &Request, form: &Form) -> Result<Response<Body>,
             return Err(slow_down(None));
         }
     };
+    if poll.verdict == PollVerdict::Redeem
+        && let Some(grant) = &poll.grant
+    {
+        return redeem(deps, &client, grant).await;
+    }
     answer(&client, poll)
 }
 
@@ -75,14 +88,116 @@ fn answer(client: &AppClient, poll: Poll) -> Result<Response<Body>, OAuthError> 
             ErrorCode::ExpiredToken,
             "the device code has expired: start over",
         ),
-        PollVerdict::InvalidGrant => unknown_code(),
-        // The approved → tokens exchange at Cognito is the callback issue's (#3).
-        PollVerdict::Redeem => OAuthError::new(
-            ErrorCode::ServerError,
-            "token exchange is not available in this version",
-        )
-        .with_status(501),
+        PollVerdict::InvalidGrant | PollVerdict::Redeem => unknown_code(),
     })
+}
+
+/// The grant is approved: win it (exactly one poll does), redeem Cognito's code, and return
+/// the tokens once; they are never stored. Cognito unreachable → the grant is released and
+/// the device told `slow_down`; Cognito's refusal → the grant fails (`expired_token`).
+async fn redeem(
+    deps: &Deps,
+    client: &AppClient,
+    grant: &Grant,
+) -> Result<Response<Body>, OAuthError> {
+    let hash = &grant.device_code_hash;
+    let now = deps.clock.now();
+    let won = deps
+        .store
+        .transition(&Transition::new(
+            hash,
+            GrantStatus::Approved,
+            GrantStatus::Consumed,
+            now,
+        ))
+        .await
+        .map_err(|e| {
+            tracing::error!(grant = hash.short(), error = %e, "could not win the grant");
+            slow_down(None)
+        })?;
+    if !won {
+        return Err(unknown_code());
+    }
+    let (Some(code), Some(verifier)) = (&grant.authorization_code, &grant.code_verifier) else {
+        tracing::error!(
+            grant = hash.short(),
+            "approved grant lacks its code or verifier"
+        );
+        return Err(release(deps, hash, GrantStatus::Failed, expired()).await);
+    };
+    let redirect_uri = deps.config.redirect_uri();
+    match deps
+        .tokens
+        .redeem_code(
+            client,
+            code.expose_secret(),
+            verifier.expose_secret(),
+            &redirect_uri,
+        )
+        .await
+    {
+        Ok(mut tokens) => {
+            tracing::info!(grant = hash.short(), client_id = %client.client_id, "tokens issued");
+            tokens.insert("scope".into(), grant.scope.to_string().into());
+            Ok(oauth_http::json(200, &Value::Object(tokens)))
+        }
+        Err(TokenError::Rejected(code)) => {
+            tracing::warn!(
+                grant = hash.short(),
+                cognito_error = code,
+                "Cognito refused the code"
+            );
+            Err(release(deps, hash, GrantStatus::Failed, expired()).await)
+        }
+        Err(TokenError::Unavailable(why)) => {
+            tracing::warn!(
+                grant = hash.short(),
+                error = why,
+                "Cognito unreachable: grant released"
+            );
+            Err(release(deps, hash, GrantStatus::Approved, slow_down(None)).await)
+        }
+    }
+}
+
+/// Moves a won grant on from consumed, and answers `answer` whatever the write does: a failed
+/// release leaves the grant consumed (never redeemable twice), which the log records.
+async fn release(
+    deps: &Deps,
+    hash: &DeviceCodeHash,
+    to: GrantStatus,
+    answer: OAuthError,
+) -> OAuthError {
+    let change = Transition::new(hash, GrantStatus::Consumed, to, deps.clock.now());
+    if let Err(e) = deps.store.transition(&change).await {
+        tracing::error!(grant = hash.short(), error = %e, to = to.as_str(), "could not release the grant");
+    }
+    answer
+}
+
+fn expired() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::ExpiredToken,
+        "the sign-in could not be completed: start over",
+    )
+}
+
+/// `grant_type=refresh_token` (RFC 6749 §6) for device clients, proxied to Cognito with the
+/// app client's secret when it has one.
+async fn refresh(deps: &Deps, req: &Request, form: &Form) -> Result<Response<Body>, OAuthError> {
+    let presented = client_auth::presented(req, form)?;
+    let client = client_auth::authenticate(&presented, &deps.config, &deps.clients).await?;
+    let refresh_token = form.require("refresh_token")?;
+    match deps.tokens.refresh(&client, refresh_token).await {
+        Ok(tokens) => Ok(oauth_http::json(200, &Value::Object(tokens))),
+        Err(TokenError::Rejected(code)) => {
+            tracing::info!(client_id = %client.client_id, cognito_error = code, "refresh refused");
+            Err(OAuthError::invalid_grant(
+                "the refresh token is invalid, expired or revoked",
+            ))
+        }
+        Err(TokenError::Unavailable(why)) => Err(OAuthError::unavailable(why)),
+    }
 }
 
 /// `slow_down`, with the interval now enforced when known (as GitHub does; RFC 8628 §3.5

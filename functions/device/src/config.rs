@@ -9,6 +9,10 @@ use portal_auth_runtime::{ConfigError, Env, UserPool};
 pub const DEFAULT_DEVICE_CODE_TTL_SECONDS: u64 = 600;
 /// RFC 8628 §3.2: clients assume 5 s when no interval is sent; we always send it.
 pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 5;
+/// RFC 8628 §5.1: failed user-code look-ups allowed per client IP and window. With 20⁸ codes,
+/// 10 guesses per 15 minutes leave an attacker odds of about 2⁻³¹ per live code and window.
+pub const DEFAULT_VERIFY_MAX_FAILURES: u64 = 10;
+pub const DEFAULT_VERIFY_FAILURE_WINDOW_SECONDS: u64 = 900;
 
 #[derive(Debug, Clone)]
 pub struct DeviceConfig {
@@ -26,6 +30,10 @@ pub struct DeviceConfig {
     pub device_code_ttl_secs: u64,
     /// `DEVICE_POLL_INTERVAL_SECONDS`, 1–60, default 5.
     pub poll_interval_secs: u64,
+    /// `VERIFY_MAX_FAILURES`, 1–1000, default 10: failed code look-ups per IP and window.
+    pub verify_max_failures: u64,
+    /// `VERIFY_FAILURE_WINDOW_SECONDS`, 60–86400, default 900.
+    pub verify_failure_window_secs: u64,
 }
 
 impl DeviceConfig {
@@ -57,6 +65,18 @@ impl DeviceConfig {
                 DEFAULT_POLL_INTERVAL_SECONDS,
                 1..=60,
             )?,
+            verify_max_failures: bounded(
+                env,
+                "VERIFY_MAX_FAILURES",
+                DEFAULT_VERIFY_MAX_FAILURES,
+                1..=1000,
+            )?,
+            verify_failure_window_secs: bounded(
+                env,
+                "VERIFY_FAILURE_WINDOW_SECONDS",
+                DEFAULT_VERIFY_FAILURE_WINDOW_SECONDS,
+                60..=86_400,
+            )?,
         })
     }
 
@@ -77,6 +97,20 @@ impl DeviceConfig {
 
     pub fn device_authorization_endpoint(&self) -> String {
         format!("{}/device/code", self.public_base_url)
+    }
+
+    /// Cognito's token endpoint, where authorization codes and refresh tokens are redeemed.
+    pub fn cognito_token_endpoint(&self) -> String {
+        format!("{}/oauth2/token", self.cognito_domain)
+    }
+
+    pub fn cognito_authorize_endpoint(&self) -> String {
+        format!("{}/oauth2/authorize", self.cognito_domain)
+    }
+
+    /// Cookies get `Secure` (and the `__Host-` prefix) whenever the service is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_base_url.starts_with("https://")
     }
 
     pub fn token_endpoint(&self) -> String {

@@ -115,6 +115,23 @@ fn printable(name: &str) -> String {
     }
 }
 
+/// The query parameters of the request URI. A parameter given twice counts as absent: a
+/// request that names two codes or two states is not one to act on.
+pub fn query(req: &Request) -> HashMap<String, String> {
+    let mut params: HashMap<String, Option<String>> = HashMap::new();
+    let raw = req.uri().query().unwrap_or_default();
+    for (name, value) in url::form_urlencoded::parse(raw.as_bytes()).take(32) {
+        params
+            .entry(name.into_owned())
+            .and_modify(|v| *v = None)
+            .or_insert(Some(value.into_owned()));
+    }
+    params
+        .into_iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect()
+}
+
 /// A JSON answer that no cache may keep (RFC 6749 §5.1, RFC 8628 §3.2).
 pub fn json(status: u16, body: &Value) -> Response<Body> {
     Response::builder()

@@ -9,7 +9,9 @@ pub mod client_auth;
 pub mod clients;
 pub mod config;
 pub mod http;
+pub mod pages;
 pub mod store;
+pub mod token_client;
 
 use std::sync::Arc;
 
@@ -19,12 +21,14 @@ use portal_auth_runtime::{ConfigError, Env};
 pub use clients::{AppClient, AppClients};
 pub use config::DeviceConfig;
 pub use store::GrantStore;
+pub use token_client::TokenClient;
 
 /// Everything a device-flow handler needs, built once per Lambda instance.
 pub struct Deps {
     pub config: DeviceConfig,
     pub store: GrantStore,
     pub clients: AppClients,
+    pub tokens: TokenClient,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -37,6 +41,7 @@ impl Deps {
     ) -> Self {
         Deps {
             store: GrantStore::new(dynamodb, config.table_name.clone()),
+            tokens: TokenClient::new(config.cognito_token_endpoint()),
             clients: AppClients::new(cognito, config.user_pool.id.clone()),
             config,
             clock,

@@ -24,11 +24,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use portal_auth_domain::grant::SLOW_DOWN_STEP_MS;
 use portal_auth_domain::{
-    DeviceCodeHash, Grant, GrantStatus, Millis, PollVerdict, Scopes, UserCode,
+    DeviceCodeHash, Grant, GrantStatus, Millis, PollVerdict, Scopes, Secret, UserCode,
     grant::POLL_JITTER_MS,
 };
 
@@ -86,11 +87,11 @@ fn user_code_pk(code: &UserCode) -> String {
     format!("user_code#{}", code.normalized())
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: u64) -> AttributeValue {
+pub fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -118,9 +119,7 @@ impl GrantStore {
             .map_err(|e| StoreError::Malformed(e.to_string()))?;
         let code_put = Put::builder()
             .table_name(&self.table)
-            .item("pk", s(user_code_pk(&grant.user_code)))
-            .item("grant_pk", s(grant_pk(&grant.device_code_hash)))
-            .item("expires_at", n(grant.expires_at))
+            .set_item(Some(user_code_item(grant)))
             .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
             .expression_attribute_values(":now", n(now / 1000))
             .build()
@@ -263,28 +262,6 @@ impl GrantStore {
             .transpose()
     }
 
-    /// The live grant a user code names (two reads by key), or `None` when the code is
-    /// unknown or its grant has expired.
-    pub async fn find_by_user_code(
-        &self,
-        code: &UserCode,
-        now: Millis,
-    ) -> Result<Option<Grant>, StoreError> {
-        let Some(pointer) = self.get_item(user_code_pk(code)).await? else {
-            return Ok(None);
-        };
-        let Some(AttributeValue::S(pk)) = pointer.get("grant_pk") else {
-            return Err(StoreError::Malformed(
-                "user code item without grant_pk".into(),
-            ));
-        };
-        let Some(item) = self.get_item(pk.clone()).await? else {
-            return Ok(None);
-        };
-        let grant = parse_grant(&item)?;
-        Ok((grant.user_code == *code && !grant.is_expired(now)).then_some(grant))
-    }
-
     async fn get_item(&self, pk: String) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -298,42 +275,23 @@ impl GrantStore {
         Ok(out.item.filter(|i| !i.is_empty()))
     }
 
-    /// Moves the grant from one of `from` to `to` at `now`, also setting `extra` attributes, in
-    /// one conditional write that re-checks the status and expiry. `Ok(false)` when the
-    /// condition failed: another request moved it first, or it expired.
-    pub async fn transition(
-        &self,
-        hash: &DeviceCodeHash,
-        from: &[GrantStatus],
-        to: GrantStatus,
-        now: Millis,
-        extra: &[(&str, AttributeValue)],
-    ) -> Result<bool, StoreError> {
-        debug_assert!(from.iter().all(|f| f.may_become(to)), "{from:?} -> {to:?}");
-        let from_names: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
-        let mut update = String::from("SET #status = :to");
-        let mut req = self
+    /// Moves the grant as `change` says, in one conditional write that re-checks the status,
+    /// the expiry and `change.require`. `Ok(false)` when the condition failed: another request
+    /// moved it first, or it expired, or a required attribute did not match.
+    pub async fn transition(&self, change: &Transition<'_>) -> Result<bool, StoreError> {
+        let e = change.expressions();
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(grant_pk(hash)))
-            .condition_expression(format!(
-                "#status IN ({}) AND expires_at > :now_s",
-                from_names.join(", ")
-            ))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":now_s", n(now / 1000));
-        for (name, status) in from_names.iter().zip(from) {
-            req = req.expression_attribute_values(name, s(status.as_str()));
-        }
-        for (i, (attr, value)) in extra.iter().enumerate() {
-            update.push_str(&format!(", #x{i} = :x{i}"));
-            req = req
-                .expression_attribute_names(format!("#x{i}"), *attr)
-                .expression_attribute_values(format!(":x{i}"), value.clone());
-        }
-        match req.update_expression(update).send().await {
+            .key("pk", s(grant_pk(change.grant)))
+            .condition_expression(e.condition)
+            .update_expression(e.update)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        match result {
             Ok(_) => Ok(true),
             Err(err)
                 if err
@@ -343,6 +301,282 @@ impl GrantStore {
                 Ok(false)
             }
             Err(err) => Err(StoreError::sdk("UpdateItem", err)),
+        }
+    }
+
+    /// The person's decision on the confirmation page: `change` on the grant and the user
+    /// code's deletion, together in one transaction, so a used code is an unknown code.
+    pub async fn decide(
+        &self,
+        change: &Transition<'_>,
+        code: &UserCode,
+    ) -> Result<bool, StoreError> {
+        let e = change.expressions();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(grant_pk(change.grant)))
+            .condition_expression(e.condition)
+            .update_expression(e.update)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .build()
+            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_code_pk(code)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(StoreError::sdk("TransactWriteItems", err)),
+        }
+    }
+
+    /// What the confirmation page needs, in one `BatchGetItem`: the live entry of a user code
+    /// (`None` when unknown, used or expired) and the number of failed look-ups from `ip` in
+    /// the current window.
+    pub async fn look_up_user_code(
+        &self,
+        code: &UserCode,
+        ip: &str,
+        window: u64,
+        now: Millis,
+    ) -> Result<(Option<UserCodeEntry>, u64), StoreError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(HashMap::from([("pk".to_owned(), s(user_code_pk(code)))]))
+            .keys(HashMap::from([(
+                "pk".to_owned(),
+                s(failures_pk(ip, window, now)),
+            )]))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("BatchGetItem", e))?;
+        let items = out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let mut entry = None;
+        let mut failures = 0;
+        for item in items {
+            match item.get("pk") {
+                Some(AttributeValue::S(pk)) if pk.starts_with("user_code#") => {
+                    entry = Some(parse_user_code_item(&item)?)
+                        .filter(|e| e.expires_at * 1000 > now && e.user_code == *code);
+                }
+                _ => {
+                    failures = match item.get("failures") {
+                        Some(AttributeValue::N(v)) => v.parse().unwrap_or(u64::MAX),
+                        _ => 0,
+                    };
+                }
+            }
+        }
+        Ok((entry, failures))
+    }
+
+    /// Counts one failed user-code look-up from `ip` in the current window (RFC 8628 §5.1);
+    /// returns the window's count so far.
+    pub async fn count_failure(
+        &self,
+        ip: &str,
+        window: u64,
+        now: Millis,
+    ) -> Result<u64, StoreError> {
+        let window_end = (now / 1000) / window * window + window;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(failures_pk(ip, window, now)))
+            .update_expression("ADD failures :one SET expires_at = :end")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(window_end))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("UpdateItem", e))?;
+        match out.attributes.as_ref().and_then(|a| a.get("failures")) {
+            Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
+            _ => Err(StoreError::Malformed("failure count".into())),
+        }
+    }
+}
+
+/// One state change of a grant, as a conditional write.
+pub struct Transition<'a> {
+    pub grant: &'a DeviceCodeHash,
+    pub from: GrantStatus,
+    pub to: GrantStatus,
+    pub now: Millis,
+    /// Attributes that must hold these values (e.g. `state_hash` at the callback).
+    pub require: Vec<(&'static str, AttributeValue)>,
+    /// Attributes to set alongside the status.
+    pub set: Vec<(&'static str, AttributeValue)>,
+}
+
+struct Expressions {
+    condition: String,
+    update: String,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl<'a> Transition<'a> {
+    pub fn new(grant: &'a DeviceCodeHash, from: GrantStatus, to: GrantStatus, now: Millis) -> Self {
+        debug_assert!(from.may_become(to), "{from:?} -> {to:?}");
+        Self {
+            grant,
+            from,
+            to,
+            now,
+            require: Vec::new(),
+            set: Vec::new(),
+        }
+    }
+
+    pub fn require(mut self, attr: &'static str, value: AttributeValue) -> Self {
+        self.require.push((attr, value));
+        self
+    }
+
+    pub fn set(mut self, attr: &'static str, value: AttributeValue) -> Self {
+        self.set.push((attr, value));
+        self
+    }
+
+    fn expressions(&self) -> Expressions {
+        let mut names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
+        let mut values = Item::from([
+            (":from".to_owned(), s(self.from.as_str())),
+            (":to".to_owned(), s(self.to.as_str())),
+            (":now_s".to_owned(), n(self.now / 1000)),
+        ]);
+        let mut condition = String::from("#status = :from AND expires_at > :now_s");
+        for (i, (attr, value)) in self.require.iter().enumerate() {
+            condition.push_str(&format!(" AND #r{i} = :r{i}"));
+            names.insert(format!("#r{i}"), (*attr).to_owned());
+            values.insert(format!(":r{i}"), value.clone());
+        }
+        let mut update = String::from("SET #status = :to");
+        for (i, (attr, value)) in self.set.iter().enumerate() {
+            update.push_str(&format!(", #s{i} = :s{i}"));
+            names.insert(format!("#s{i}"), (*attr).to_owned());
+            values.insert(format!(":s{i}"), value.clone());
+        }
+        Expressions {
+            condition,
+            update,
+            names,
+            values,
+        }
+    }
+}
+
+/// What a user code's item tells the confirmation page (a copy of the grant's immutable part).
+#[derive(Debug, Clone)]
+pub struct UserCodeEntry {
+    pub user_code: UserCode,
+    pub grant: DeviceCodeHash,
+    pub client_id: String,
+    pub scope: Scopes,
+    pub created_at: Millis,
+    pub expires_at: u64,
+    pub device_ip: Option<String>,
+    pub device_user_agent: Option<String>,
+}
+
+fn failures_pk(ip: &str, window: u64, now: Millis) -> String {
+    format!("verify_failures#{ip}#{}", (now / 1000) / window.max(1))
+}
+
+fn user_code_item(g: &Grant) -> Item {
+    let mut item = Item::from([
+        ("pk".to_owned(), s(user_code_pk(&g.user_code))),
+        ("grant_pk".to_owned(), s(grant_pk(&g.device_code_hash))),
+        ("client_id".to_owned(), s(&g.client_id)),
+        ("scope".to_owned(), s(g.scope.to_string())),
+        ("created_at".to_owned(), n(g.created_at)),
+        ("expires_at".to_owned(), n(g.expires_at)),
+    ]);
+    if let Some(ip) = &g.device_ip {
+        item.insert("device_ip".to_owned(), s(ip));
+    }
+    if let Some(ua) = &g.device_user_agent {
+        item.insert("device_user_agent".to_owned(), s(ua));
+    }
+    item
+}
+
+fn parse_user_code_item(item: &Item) -> Result<UserCodeEntry, StoreError> {
+    let a = Attributes(item);
+    Ok(UserCodeEntry {
+        user_code: a
+            .text("pk")?
+            .strip_prefix("user_code#")
+            .and_then(UserCode::parse)
+            .ok_or_else(|| a.malformed("pk"))?,
+        grant: a
+            .text("grant_pk")?
+            .strip_prefix("grant#")
+            .and_then(DeviceCodeHash::from_stored)
+            .ok_or_else(|| a.malformed("grant_pk"))?,
+        client_id: a.text("client_id")?.to_owned(),
+        scope: Scopes::parse(a.text("scope")?).ok_or_else(|| a.malformed("scope"))?,
+        created_at: a.number("created_at")?,
+        expires_at: a.number("expires_at")?,
+        device_ip: a.optional("device_ip"),
+        device_user_agent: a.optional("device_user_agent"),
+    })
+}
+
+/// Typed reads of a stored item's attributes.
+struct Attributes<'a>(&'a Item);
+
+impl Attributes<'_> {
+    fn malformed(&self, name: &str) -> StoreError {
+        StoreError::Malformed(format!("attribute {name}"))
+    }
+
+    fn text(&self, name: &str) -> Result<&str, StoreError> {
+        match self.0.get(name) {
+            Some(AttributeValue::S(v)) => Ok(v.as_str()),
+            _ => Err(self.malformed(name)),
+        }
+    }
+
+    fn number(&self, name: &str) -> Result<u64, StoreError> {
+        match self.0.get(name) {
+            Some(AttributeValue::N(v)) => v.parse().map_err(|_| self.malformed(name)),
+            _ => Err(self.malformed(name)),
+        }
+    }
+
+    fn optional(&self, name: &str) -> Option<String> {
+        match self.0.get(name) {
+            Some(AttributeValue::S(v)) => Some(v.clone()),
+            _ => None,
         }
     }
 }
@@ -369,36 +603,24 @@ fn grant_item(g: &Grant) -> Item {
 }
 
 fn parse_grant(item: &Item) -> Result<Grant, StoreError> {
-    let text = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) => Ok(v.as_str()),
-        _ => Err(StoreError::Malformed(format!("grant attribute {name}"))),
-    };
-    let number = |name: &str| match item.get(name) {
-        Some(AttributeValue::N(v)) => v
-            .parse::<u64>()
-            .map_err(|_| StoreError::Malformed(format!("grant attribute {name}"))),
-        _ => Err(StoreError::Malformed(format!("grant attribute {name}"))),
-    };
-    let optional = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    };
-    let malformed = |name: &str| StoreError::Malformed(format!("grant attribute {name}"));
-    let hash = text("pk")?
-        .strip_prefix("grant#")
-        .and_then(DeviceCodeHash::from_stored)
-        .ok_or_else(|| malformed("pk"))?;
+    let a = Attributes(item);
     Ok(Grant {
-        device_code_hash: hash,
-        user_code: UserCode::parse(text("user_code")?).ok_or_else(|| malformed("user_code"))?,
-        client_id: text("client_id")?.to_owned(),
-        scope: Scopes::parse(text("scope")?).ok_or_else(|| malformed("scope"))?,
-        status: GrantStatus::parse(text("status")?).ok_or_else(|| malformed("status"))?,
-        created_at: number("created_at")?,
-        expires_at: number("expires_at")?,
-        interval_ms: number("interval_ms")?,
-        next_poll_at: number("next_poll_at")?,
-        device_ip: optional("device_ip"),
-        device_user_agent: optional("device_user_agent"),
+        device_code_hash: a
+            .text("pk")?
+            .strip_prefix("grant#")
+            .and_then(DeviceCodeHash::from_stored)
+            .ok_or_else(|| a.malformed("pk"))?,
+        user_code: UserCode::parse(a.text("user_code")?).ok_or_else(|| a.malformed("user_code"))?,
+        client_id: a.text("client_id")?.to_owned(),
+        scope: Scopes::parse(a.text("scope")?).ok_or_else(|| a.malformed("scope"))?,
+        status: GrantStatus::parse(a.text("status")?).ok_or_else(|| a.malformed("status"))?,
+        created_at: a.number("created_at")?,
+        expires_at: a.number("expires_at")?,
+        interval_ms: a.number("interval_ms")?,
+        next_poll_at: a.number("next_poll_at")?,
+        device_ip: a.optional("device_ip"),
+        device_user_agent: a.optional("device_user_agent"),
+        code_verifier: a.optional("code_verifier").map(Secret::new),
+        authorization_code: a.optional("authorization_code").map(Secret::new),
     })
 }

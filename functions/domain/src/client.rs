@@ -1,8 +1,6 @@
 //! `client_id`: a Cognito app client id, parsed before it is used as a key or logged.
 
-use sha2::{Digest, Sha256};
 use std::fmt;
-use subtle::ConstantTimeEq;
 
 /// A syntactically valid Cognito app client id (`[\w+]+`, at most 128 characters).
 /// Whether the client may use the device grant is the allow-list's business, not this type's.
@@ -36,32 +34,8 @@ impl fmt::Debug for ClientId {
     }
 }
 
-/// A confidential app client's secret. Never printed by `Debug`; compared in constant time.
-#[derive(Clone)]
-pub struct ClientSecret(String);
-
-impl ClientSecret {
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-
-    /// Compares digests, so neither the content nor the length of the secret shows in timing.
-    pub fn matches(&self, presented: &str) -> bool {
-        let expected = Sha256::digest(self.0.as_bytes());
-        let presented = Sha256::digest(presented.as_bytes());
-        expected.as_slice().ct_eq(presented.as_slice()).into()
-    }
-}
-
-impl fmt::Debug for ClientSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClientSecret(<redacted>)")
-    }
-}
+/// A confidential app client's secret: never printed, compared in constant time.
+pub type ClientSecret = crate::codes::Secret;
 
 #[cfg(test)]
 mod tests {
@@ -73,7 +47,7 @@ mod tests {
         assert!(secret.matches("s3cret"));
         assert!(!secret.matches("s3cre"));
         assert!(!secret.matches(""));
-        assert_eq!(format!("{secret:?}"), "ClientSecret(<redacted>)");
+        assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
     }
 
     #[test]

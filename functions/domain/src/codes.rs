@@ -158,10 +158,123 @@ impl fmt::Debug for UserCode {
     }
 }
 
+/// A secret string the service must keep but never print: a PKCE verifier, an
+/// authorization code, a cookie value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// SHA-256, hex: what is stored when only a later match is needed.
+    pub fn hash(&self) -> String {
+        sha256_hex(&self.0)
+    }
+
+    /// Constant-time equality with `presented`, by digest (length does not show either).
+    pub fn matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let a = Sha256::digest(self.0.as_bytes());
+        let b = Sha256::digest(presented.as_bytes());
+        a.as_slice().ct_eq(b.as_slice()).into()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The PKCE pair of RFC 7636 for the sign-in leg at Cognito: a 43-character verifier
+/// (256 bits, the unreserved alphabet) and its S256 challenge.
+pub fn pkce_pair() -> Result<(Secret, String), RandomnessUnavailable> {
+    let verifier = random_token(32)?;
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    Ok((Secret(verifier), challenge))
+}
+
+/// The OAuth `state` sent to Cognito on approve: base64url of the grant's key (32 bytes) and
+/// 128 random bits. The callback finds the grant from it without a lookup, and the grant
+/// stores only its hash, so a `state` cannot be forged from the key alone. base64url because
+/// it travels through Cognito's (and cognito-local's) login page.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CallbackState(String);
+
+impl CallbackState {
+    pub fn new(grant: &DeviceCodeHash) -> Result<Self, RandomnessUnavailable> {
+        let mut bytes = hex::decode(grant.as_str()).unwrap_or_default();
+        let mut nonce = [0u8; 16];
+        random_bytes(&mut nonce)?;
+        bytes.extend_from_slice(&nonce);
+        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Accepts only the shape [`new`](Self::new) produces.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        (bytes.len() == 48).then(|| Self(raw.to_owned()))
+    }
+
+    /// The grant this state was issued for (not proof of anything: compare [`hash`](Self::hash)).
+    pub fn grant(&self) -> DeviceCodeHash {
+        let bytes = URL_SAFE_NO_PAD.decode(&self.0).unwrap_or_default();
+        DeviceCodeHash(hex::encode(&bytes[..32.min(bytes.len())]))
+    }
+
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(&self) -> String {
+        sha256_hex(&self.0)
+    }
+}
+
+impl fmt::Debug for CallbackState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallbackState(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn pkce_verifiers_are_43_unreserved_characters_with_an_s256_challenge() {
+        let (verifier, challenge) = pkce_pair().unwrap();
+        assert_eq!(verifier.expose_secret().len(), 43);
+        assert!(
+            verifier
+                .expose_secret()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose_secret().as_bytes()));
+        assert_eq!(challenge, expected);
+        assert_eq!(format!("{verifier:?}"), "Secret(<redacted>)");
+    }
+
+    #[test]
+    fn callback_state_names_its_grant_and_nothing_else_parses() {
+        let grant = DeviceCode::generate().unwrap().hash();
+        let state = CallbackState::new(&grant).unwrap();
+        assert_eq!(state.expose_secret().len(), 64);
+        let parsed = CallbackState::parse(state.expose_secret()).unwrap();
+        assert_eq!(parsed.grant(), grant);
+        assert_ne!(CallbackState::new(&grant).unwrap(), state);
+        for bad in ["", "abc", &"A".repeat(65), "<script>"] {
+            assert!(CallbackState::parse(bad).is_none(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn device_codes_carry_256_bits_and_never_print() {

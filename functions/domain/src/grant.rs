@@ -1,9 +1,10 @@
 //! The grant's life (design.md, "The grant's life"), and the verdict a poll gets.
 //!
 //! ```text
-//!  (none) ──device-code──► pending ──approve──► redirected ──callback──► approved ──poll──► consumed
-//!                            │ deny                │ Cognito error=              │ Cognito invalid_grant
-//!                            └────► denied ◄───────┘                             └──► failed
+//!  (none) ──device-code──► pending ──approve──► redirected ──callback──► approved ──poll wins──► consumed
+//!                            │ deny                │ Cognito error=              ▲                    │
+//!                            └────► denied ◄───────┘                             └─Cognito unreachable┤
+//!                                                                                 Cognito invalid_grant└──► failed
 //!  any state past expires_at ──► expired (checked on every read, whatever storage says)
 //! ```
 //!
@@ -12,7 +13,7 @@
 //! answer never depends on a stale read.
 
 use crate::clock::Millis;
-use crate::codes::{DeviceCodeHash, UserCode};
+use crate::codes::{DeviceCodeHash, Secret, UserCode};
 use crate::scope::Scopes;
 
 /// How much earlier than `interval` a poll may arrive and still count as on time: absorbs
@@ -69,8 +70,11 @@ impl GrantStatus {
         match self {
             Pending => &[Redirected, Denied],
             Redirected => &[Approved, Denied],
-            Approved => &[Consumed, Failed],
-            Denied | Consumed | Failed => &[],
+            Approved => &[Consumed],
+            // The winning poll holds the grant while it redeems the code at Cognito: it
+            // releases it when Cognito cannot be reached, and fails it when Cognito refuses.
+            Consumed => &[Approved, Failed],
+            Denied | Failed => &[],
         }
     }
 
@@ -102,6 +106,10 @@ pub struct Grant {
     /// Where the device asked from, shown on the confirmation page (RFC 8628 §5.4).
     pub device_ip: Option<String>,
     pub device_user_agent: Option<String>,
+    /// Set on approve: the PKCE verifier of the sign-in leg, needed to redeem the code.
+    pub code_verifier: Option<Secret>,
+    /// Set by the callback: Cognito's authorization code, redeemed once by the winning poll.
+    pub authorization_code: Option<Secret>,
 }
 
 /// What the device is told when it polls (RFC 8628 §3.5).
@@ -144,6 +152,8 @@ impl Grant {
             next_poll_at: now + interval_ms,
             device_ip,
             device_user_agent,
+            code_verifier: None,
+            authorization_code: None,
         }
     }
 
@@ -288,7 +298,9 @@ mod tests {
         assert!(!Pending.may_become(Approved));
         assert!(Redirected.may_become(Approved));
         assert!(Approved.may_become(Consumed));
-        assert!(!Consumed.may_become(Approved));
+        assert!(!Approved.may_become(Failed));
+        assert!(Consumed.may_become(Approved));
+        assert!(!Denied.may_become(Pending));
         for s in GrantStatus::ALL {
             assert_eq!(GrantStatus::parse(s.as_str()), Some(s));
         }

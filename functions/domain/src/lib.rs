@@ -17,7 +17,7 @@ pub mod scope;
 
 pub use client::{ClientId, ClientSecret};
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
-pub use codes::{DeviceCode, DeviceCodeHash, UserCode};
+pub use codes::{CallbackState, DeviceCode, DeviceCodeHash, Secret, UserCode};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{Grant, GrantStatus, PollVerdict};
 pub use scope::Scopes;

@@ -1,0 +1,352 @@
+//! The person's side of the device flow (issue #3) against moto and a real cognito-local
+//! hosted UI: verification page, approve with PKCE and a browser-bound callback, deny, the
+//! exchange at poll, refresh, and the ways each can be attacked or fail.
+
+use std::sync::Arc;
+
+use portal_auth_device::Deps;
+use portal_auth_domain::{Clock, GrantStatus};
+use portal_auth_tests::app::{DEVICE_CODE_GRANT, TestApp, answer_of, form_post, spawn_app};
+use portal_auth_tests::browser::{Browser, claims, hidden_field};
+use portal_auth_tests::cognito::DEMO_USERNAME;
+
+async fn new_device(app: &TestApp) -> (String, String) {
+    let a = app.authorize_device().await;
+    (
+        a.body["device_code"].as_str().unwrap().to_owned(),
+        a.body["user_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Approves in `browser` and signs in at cognito-local: returns the callback URL.
+async fn approve_and_sign_in(app: &TestApp, browser: &mut Browser, user_code: &str) -> String {
+    let page = browser.decide(app, user_code, "approve").await;
+    assert_eq!(page.status, 302, "{}", page.html);
+    let authorize = page.location.expect("redirect to Cognito");
+    assert!(authorize.starts_with(&format!("{}/oauth2/authorize?", app.pool.endpoint)));
+    for p in [
+        "response_type=code",
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "state=",
+        "redirect_uri=https%3A%2F%2Fportal.test%2Fprod%2Fdevice%2Fcallback",
+    ] {
+        assert!(authorize.contains(p), "{p} in {authorize}");
+    }
+    browser.sign_in_at_cognito(&authorize).await
+}
+
+#[tokio::test]
+async fn a_person_approves_signs_in_and_the_device_gets_tokens_once() {
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let mut browser = Browser::default();
+
+    let confirm = browser
+        .open_verification(&app, Some(&user_code.to_lowercase()))
+        .await;
+    assert_eq!(confirm.status, 200);
+    for shown in [
+        "Portal CLI",
+        &user_code,
+        "openid",
+        "198.51.100.7",
+        "portal-cli/1.0 (test)",
+        "Only continue if you started",
+    ] {
+        assert!(
+            confirm.html.contains(shown),
+            "{shown} on the confirmation page"
+        );
+    }
+
+    let callback = approve_and_sign_in(&app, &mut browser, &user_code).await;
+    let done = browser.follow_callback(&app, &callback).await;
+    assert_eq!(done.status, 200, "{}", done.html);
+    assert!(done.html.contains("Return to it"));
+
+    app.advance_secs(5);
+    let tokens = app.poll(&app.pool.public_client_id, &device_code).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    assert_eq!(tokens.cache_control.as_deref(), Some("no-store"));
+    for member in [
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "scope",
+    ] {
+        assert!(
+            !tokens.body[member].is_null(),
+            "{member} in {:?}",
+            tokens.body
+        );
+    }
+    let access = claims(tokens.body["access_token"].as_str().unwrap());
+    assert_eq!(access["username"], DEMO_USERNAME);
+    assert_eq!(access["client_id"], app.pool.public_client_id);
+
+    // Tokens are handed out once: the grant is consumed.
+    app.advance_secs(5);
+    assert_eq!(
+        app.poll(&app.pool.public_client_id, &device_code)
+            .await
+            .error(),
+        "invalid_grant"
+    );
+    // The used user code is now unknown.
+    assert_eq!(
+        browser
+            .open_verification(&app, Some(&user_code))
+            .await
+            .status,
+        404
+    );
+
+    // Refresh through /device/token, without knowing Cognito's domain.
+    let refresh = format!(
+        "grant_type=refresh_token&client_id={}&refresh_token={}",
+        app.pool.public_client_id,
+        tokens.body["refresh_token"].as_str().unwrap()
+    );
+    let refreshed = app
+        .call_token(form_post("/prod/device/token", &refresh))
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    assert_eq!(
+        claims(refreshed.body["access_token"].as_str().unwrap())["username"],
+        DEMO_USERNAME
+    );
+    let bad = format!(
+        "grant_type=refresh_token&client_id={}&refresh_token=nope",
+        app.pool.public_client_id
+    );
+    assert_eq!(
+        app.call_token(form_post("/prod/device/token", &bad))
+            .await
+            .error(),
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn deny_ends_the_grant_with_access_denied() {
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let page = Browser::default().decide(&app, &user_code, "deny").await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("Device denied"));
+    app.advance_secs(5);
+    assert_eq!(
+        app.poll(&app.pool.public_client_id, &device_code)
+            .await
+            .error(),
+        "access_denied"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_csrf_token_changes_nothing() {
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let mut browser = Browser::default();
+    let page = browser.open_verification(&app, Some(&user_code)).await;
+    let csrf = hidden_field(&page.html, "csrf").unwrap();
+    for fields in [
+        format!("user_code={user_code}&decision=approve"),
+        format!("csrf=forged&user_code={user_code}&decision=approve"),
+    ] {
+        assert_eq!(browser.submit(&app, &fields).await.status, 403);
+    }
+    // The right token from a browser without the cookie (a cross-site form post).
+    let fields = format!("csrf={csrf}&user_code={user_code}&decision=deny");
+    assert_eq!(Browser::default().submit(&app, &fields).await.status, 403);
+    let grant = app.grant_of_user_code(&user_code).await;
+    assert_eq!(grant.status, GrantStatus::Pending);
+    app.advance_secs(5);
+    assert_eq!(
+        app.poll(&app.pool.public_client_id, &device_code)
+            .await
+            .error(),
+        "authorization_pending"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_or_replayed_changes_nothing() {
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let mut victim = Browser::default();
+    let callback = approve_and_sign_in(&app, &mut victim, &user_code).await;
+
+    // The URL forwarded to another browser: no binding cookie, nothing happens.
+    let other = Browser::default().follow_callback(&app, &callback).await;
+    assert_eq!(other.status, 400);
+    app.advance_secs(5);
+    assert_eq!(
+        app.poll(&app.pool.public_client_id, &device_code)
+            .await
+            .error(),
+        "authorization_pending"
+    );
+
+    // A forged state, even with the cookie: nothing.
+    let forged = callback.replace("state=", "state=A");
+    assert_eq!(
+        victim.clone().follow_callback(&app, &forged).await.status,
+        400
+    );
+
+    assert_eq!(
+        victim.clone().follow_callback(&app, &callback).await.status,
+        200
+    );
+    // Replayed: refused, and the grant stays approved for its device.
+    assert_eq!(victim.follow_callback(&app, &callback).await.status, 400);
+    app.advance_secs(5);
+    assert_eq!(
+        app.poll(&app.pool.public_client_id, &device_code)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn cognito_error_at_the_callback_denies_the_grant() {
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let mut browser = Browser::default();
+    let callback = approve_and_sign_in(&app, &mut browser, &user_code).await;
+    let state = callback
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let error_url =
+        format!("https://portal.test/prod/device/callback?error=access_denied&state={state}");
+    assert_eq!(browser.follow_callback(&app, &error_url).await.status, 200);
+    app.advance_secs(5);
+    assert_eq!(
+        app.poll(&app.pool.public_client_id, &device_code)
+            .await
+            .error(),
+        "access_denied"
+    );
+}
+
+#[tokio::test]
+async fn two_simultaneous_polls_after_approval_yield_tokens_once() {
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let mut browser = Browser::default();
+    let callback = approve_and_sign_in(&app, &mut browser, &user_code).await;
+    assert_eq!(browser.follow_callback(&app, &callback).await.status, 200);
+    app.advance_secs(5);
+    let id = app.pool.public_client_id.clone();
+    let (a, b) = tokio::join!(app.poll(&id, &device_code), app.poll(&id, &device_code));
+    let mut outcomes = [
+        a.status.to_string() + a.error(),
+        b.status.to_string() + b.error(),
+    ];
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        ["200".to_owned(), "400invalid_grant".to_owned()],
+        "{a:?} {b:?}"
+    );
+}
+
+#[tokio::test]
+async fn cognito_down_at_exchange_is_slow_down_and_tokens_once_it_is_back() {
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let mut browser = Browser::default();
+    let callback = approve_and_sign_in(&app, &mut browser, &user_code).await;
+    assert_eq!(browser.follow_callback(&app, &callback).await.status, 200);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut config = app.deps.config.clone();
+    config.cognito_domain = format!("http://127.0.0.1:{closed}");
+    let (dynamodb, _) = portal_auth_tests::dynamodb::counting_client();
+    let cognito_down = Deps::new(
+        config,
+        dynamodb,
+        app.pool.client.clone(),
+        Arc::new(app.clock.clone()) as Arc<dyn Clock>,
+    );
+    app.advance_secs(5);
+    let poll = format!(
+        "grant_type={DEVICE_CODE_GRANT}&client_id={}&device_code={device_code}",
+        app.pool.public_client_id
+    );
+    let a = answer_of(
+        device_token::handle(&cognito_down, form_post("/prod/device/token", &poll)).await,
+    )
+    .await;
+    assert_eq!((a.status, a.error()), (400, "slow_down"), "{:?}", a.body);
+
+    app.advance_secs(10);
+    let tokens = app.poll(&app.pool.public_client_id, &device_code).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+}
+
+#[tokio::test]
+async fn the_eleventh_wrong_code_from_one_ip_is_429_even_if_the_twelfth_is_right() {
+    let app = spawn_app().await;
+    let (_, user_code) = new_device(&app).await;
+    let mut browser = Browser::default();
+    for i in 0..10 {
+        let page = browser.open_verification(&app, Some("BCDF-GHJK")).await;
+        assert_eq!(page.status, 404, "attempt {}", i + 1);
+    }
+    let malformed = browser.open_verification(&app, Some("not-a-code")).await;
+    assert_eq!(malformed.status, 429, "the 11th failure");
+    let right = browser.open_verification(&app, Some(&user_code)).await;
+    assert_eq!(right.status, 429, "a right code does not escape the limit");
+    // Unknown, malformed and used codes look alike: same status, same words.
+    let fresh = spawn_app().await;
+    let unknown = Browser::default()
+        .open_verification(&fresh, Some("BCDF-GHJK"))
+        .await;
+    let garbage = Browser::default()
+        .open_verification(&fresh, Some("<script>"))
+        .await;
+    assert_eq!((unknown.status, garbage.status), (404, 404));
+    assert_eq!(unknown.html, garbage.html);
+    assert!(!garbage.html.contains("<script>"));
+}
+
+#[tokio::test]
+async fn pages_carry_the_security_headers_and_work_without_javascript() {
+    let app = spawn_app().await;
+    let req =
+        portal_auth_tests::app::request("GET", "/prod/device", None, lambda_http::Body::Empty);
+    let response = device_verify::handle(&app.deps, req).await;
+    let h = |n: &str| {
+        response
+            .headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(h("content-security-policy").contains("frame-ancestors 'none'"));
+    assert!(h("content-security-policy").contains("default-src 'none'"));
+    assert_eq!(h("cache-control"), "no-store");
+    assert_eq!(h("referrer-policy"), "no-referrer");
+    assert!(h("content-type").starts_with("text/html"));
+    let lambda_http::Body::Text(html) = response.body() else {
+        panic!("html")
+    };
+    assert!(!html.contains("<script"));
+    assert!(html.contains("autocomplete=\"off\""));
+}
