@@ -45,7 +45,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
             .require("state_hash", s(state.hash()))
             .require("binding_hash", s(Secret::new(binding.clone()).hash()))
     };
-    if params.get("error").is_some() {
+    if params.contains_key("error") {
         return match deps.store.transition(&change(GrantStatus::Denied)).await {
             Ok(true) => {
                 tracing::info!(grant = grant.short(), "sign-in cancelled at Cognito");
