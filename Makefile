@@ -15,8 +15,9 @@ install:
 dev: install
 	@infra/local/dev.sh
 
-## test: fmt, clippy and every test, beside fresh emulators on free ports
+## test: fmt, clippy, the template's offline checks and every test, beside fresh emulators
 test: install lint
+	infra/deploy/check.sh
 	infra/local/test-stack.sh -- cargo test --workspace --all-targets --no-fail-fast
 
 lint:

@@ -10,6 +10,8 @@
 //! Every test makes its own table and user pool, so tests run in parallel and share no state.
 
 pub mod app;
+pub mod authorizer_support;
+pub mod browser;
 pub mod cognito;
 pub mod dynamodb;
 

@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn utc_time_formats_known_instants() {
         assert_eq!(utc_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc_time(1_795_910_400_000), "2026-11-28 00:00 UTC");
+        assert_eq!(utc_time(1_795_910_400_000), "2026-11-29 00:00 UTC");
         assert_eq!(
             utc_time(951_782_400_000 + 3_660_000),
             "2000-02-29 01:01 UTC"

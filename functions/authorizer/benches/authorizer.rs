@@ -1,0 +1,181 @@
+//! Criterion benchmarks of the authorizer's hot path (`make bench` runs them beside
+//! aws-jwt-verify on the same token; see `infra/bench/run.sh`).
+//!
+//! - `rs256_signature_check`: the bare RSASSA-PKCS1-v1_5/SHA-256 verification of the token's
+//!   signature with aws-lc-rs on an already-parsed 2048-bit key: the floor.
+//! - `full_decision_rest_token` and `full_decision_http_api_v2`: one whole authorizer decision
+//!   on an event already deserialized by the runtime: bearer parsing, base64url, header, key
+//!   lookup (cached key), signature, claims, client/scope/group rules, policy or simple
+//!   response. The verified-token cache is off, so every iteration verifies the signature.
+//! - `verified_token_cache_hit`: the same decision for a token this instance has already
+//!   verified (SHA-256 of the token, cache lookup, `exp`, the rules, the response).
+//!
+//! When `AUTHORIZER_BENCH_INPUT` names a file, the token, its JWKS and the pool facts are
+//! written there so aws-jwt-verify can verify the very same token.
+
+use std::hint::black_box;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use authorizer::jwks::VerifyingKey;
+use authorizer::{Authorization, Authorizer, AuthorizerEvent, Config, Options};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
+
+const POOL_ID: &str = "eu-west-1_BenchPool1";
+const CLIENT_ID: &str = "4vjq0m7pl2rk3ufc2pb5d1ldh8";
+const KID: &str = "8Tiv2Vn+qFBUGr/cMuR1Y5tPjzjfHSo1S/x6EDCu0bg=";
+const METHOD_ARN: &str =
+    "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/GET/data-products/42";
+
+struct Fixture {
+    token: String,
+    jwks: Value,
+    key: VerifyingKey,
+}
+
+fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn issuer() -> String {
+    format!("https://cognito-idp.eu-west-1.amazonaws.com/{POOL_ID}")
+}
+
+/// A token shaped and sized like a real Cognito access token (about 1 KiB).
+fn fixture() -> Fixture {
+    let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 key");
+    let public: PublicKeyComponents<Vec<u8>> = pair.public_key().into();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let header = json!({"kid": KID, "alg": "RS256"});
+    let claims = json!({
+        "sub": "d2a5c4e4-3001-70f1-6b1e-2f4e0a9c1b77",
+        "cognito:groups": ["portal-users", "data-product-owners"],
+        "iss": issuer(),
+        "version": 2,
+        "client_id": CLIENT_ID,
+        "origin_jti": "9f2e7c1a-5b3d-4e8f-a6c2-1d0b9e8f7a65",
+        "event_id": "3c6b9d2e-8f1a-4b7c-9e5d-2a1f0c8b7d64",
+        "token_use": "access",
+        "scope": "openid profile email portal/access",
+        "auth_time": now - 30,
+        "exp": now + 3600,
+        "iat": now - 30,
+        "jti": "6e8d1f2a-4c7b-4a9e-b3d5-7f0c2e1a9b86",
+        "username": "d2a5c4e4-3001-70f1-6b1e-2f4e0a9c1b77"
+    });
+    let input = format!(
+        "{}.{}",
+        b64(serde_json::to_vec(&header).expect("JSON")),
+        b64(serde_json::to_vec(&claims).expect("JSON"))
+    );
+    let mut signature = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut signature,
+    )
+    .expect("signing");
+    let jwks = json!({"keys": [{
+        "alg": "RS256", "e": b64(&public.e), "kid": KID, "kty": "RSA",
+        "n": b64(&public.n), "use": "sig"
+    }]});
+    Fixture {
+        token: format!("{input}.{}", b64(&signature)),
+        jwks,
+        key: VerifyingKey::from_components(&public.n, &public.e).expect("verifying key"),
+    }
+}
+
+fn authorizer(fixture: &Fixture, verified_cache: usize) -> Authorizer {
+    let config = Config {
+        issuer: issuer(),
+        // Never contacted: the key set is preloaded.
+        jwks_url: "http://127.0.0.1:9/jwks.json".into(),
+        client_ids: vec![CLIENT_ID.into()],
+        required_scopes: vec!["portal/access".into()],
+        required_groups: vec!["portal-users".into()],
+    };
+    let options = Options::default().with_verified_cache(verified_cache);
+    let authorizer = Authorizer::new(config, options).expect("authorizer");
+    let jwks = serde_json::to_vec(&fixture.jwks).expect("JSON");
+    authorizer.preload_jwks(&jwks).expect("JWKS");
+    authorizer
+}
+
+fn write_input(fixture: &Fixture) {
+    let Ok(path) = std::env::var("AUTHORIZER_BENCH_INPUT") else {
+        return;
+    };
+    let input = json!({
+        "token": fixture.token, "jwks": fixture.jwks,
+        "userPoolId": POOL_ID, "clientId": CLIENT_ID, "issuer": issuer(),
+        "scope": "portal/access", "group": "portal-users",
+    });
+    std::fs::write(&path, serde_json::to_vec_pretty(&input).expect("JSON"))
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+}
+
+fn benches(c: &mut Criterion) {
+    let fixture = fixture();
+    write_input(&fixture);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let header = format!("Bearer {}", fixture.token);
+    let rest = AuthorizerEvent::RestToken {
+        authorization_token: Some(header.clone()),
+        method_arn: Some(METHOD_ARN.into()),
+    };
+    let http = AuthorizerEvent::HttpApiV2 {
+        authorization: Authorization::One(header),
+    };
+    let uncached = authorizer(&fixture, 0);
+    let cached = authorizer(&fixture, 10_000);
+    for (name, a) in [("uncached", &uncached), ("cached", &cached)] {
+        let answer = runtime.block_on(a.handle(&rest)).expect(name);
+        let value = serde_json::to_value(answer).expect("JSON");
+        assert_eq!(
+            value["policyDocument"]["Statement"][0]["Effect"], "Allow",
+            "{name}"
+        );
+    }
+
+    let (signing_input, signature) = fixture.token.rsplit_once('.').expect("three parts");
+    let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+    let mut group = c.benchmark_group("authorizer");
+    group.bench_function("rs256_signature_check", |b| {
+        b.iter(|| {
+            assert!(
+                fixture
+                    .key
+                    .verify(black_box(signing_input.as_bytes()), black_box(&signature))
+            )
+        })
+    });
+    group.bench_function("full_decision_rest_token", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(uncached.handle(black_box(&rest)).await.is_ok()) })
+    });
+    group.bench_function("full_decision_http_api_v2", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(uncached.handle(black_box(&http)).await.is_ok()) })
+    });
+    group.bench_function("verified_token_cache_hit", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { black_box(cached.handle(black_box(&rest)).await.is_ok()) })
+    });
+    group.finish();
+}
+
+criterion_group!(authorizer_benches, benches);
+criterion_main!(authorizer_benches);

@@ -1,0 +1,146 @@
+//! The authorizer's configuration, read once at cold start.
+//!
+//! | Variable | Meaning |
+//! |---|---|
+//! | `COGNITO_USER_POOL_ID` | the pool whose access tokens are accepted (required) |
+//! | `COGNITO_REGION` | optional; default from the pool id's prefix, else `AWS_REGION` |
+//! | `COGNITO_ISSUER` | optional; default `https://cognito-idp.<region>.amazonaws.com/<pool>`; compared exactly with `iss` |
+//! | `COGNITO_JWKS_URL` | optional; default `<issuer>/.well-known/jwks.json` |
+//! | `AUTHORIZER_CLIENT_IDS` | comma-separated app client ids whose access tokens are accepted (required) |
+//! | `AUTHORIZER_REQUIRED_SCOPES` | optional comma-separated list; a token needs at least one of them |
+//! | `AUTHORIZER_REQUIRED_GROUPS` | optional comma-separated list; a token needs at least one of them |
+//!
+//! A missing or malformed variable is a [`ConfigError`] naming it, and fails the cold start.
+
+use portal_auth_runtime::{ConfigError, Env, UserPool};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The exact `iss` accepted.
+    pub issuer: String,
+    /// Where the pool's signing keys are published.
+    pub jwks_url: String,
+    /// App clients whose access tokens are accepted (`client_id` claim).
+    pub client_ids: Vec<String>,
+    /// Any one of these in the `scope` claim; empty means no scope is required.
+    pub required_scopes: Vec<String>,
+    /// Any one of these in `cognito:groups`; empty means no group is required.
+    pub required_groups: Vec<String>,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let pool = UserPool::from_env(env)?;
+        let client_ids = env.required_list("AUTHORIZER_CLIENT_IDS")?;
+        check_words("AUTHORIZER_CLIENT_IDS", &client_ids)?;
+        Ok(Self {
+            issuer: pool.issuer(env)?,
+            jwks_url: pool.jwks_url(env)?,
+            client_ids,
+            required_scopes: optional_words(env, "AUTHORIZER_REQUIRED_SCOPES")?,
+            required_groups: optional_words(env, "AUTHORIZER_REQUIRED_GROUPS")?,
+        })
+    }
+}
+
+/// An optional list: unset is empty, but set-and-empty (`","`) is a mistake worth failing on.
+fn optional_words(env: &Env, name: &str) -> Result<Vec<String>, ConfigError> {
+    match env.list(name) {
+        None => Ok(Vec::new()),
+        Some(list) if list.is_empty() => Err(ConfigError::invalid(name, "names no entry")),
+        Some(list) => check_words(name, &list).map(|()| list),
+    }
+}
+
+/// Scopes, group names and client ids never contain whitespace; one that does is a typo
+/// (a space instead of a comma) that would otherwise silently never match.
+fn check_words(name: &str, list: &[String]) -> Result<(), ConfigError> {
+    match list.iter().find(|w| w.chars().any(char::is_whitespace)) {
+        Some(_) => Err(ConfigError::invalid(
+            name,
+            "entries are separated by commas and contain no whitespace",
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    const POOL: (&str, &str) = ("COGNITO_USER_POOL_ID", "eu-west-1_AbC123");
+    const CLIENTS: (&str, &str) = ("AUTHORIZER_CLIENT_IDS", "abc, def");
+
+    #[test]
+    fn defaults_derive_issuer_and_jwks_from_the_pool() {
+        let config = Config::from_env(&env(&[POOL, CLIENTS])).unwrap();
+        assert_eq!(
+            config.issuer,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+        );
+        assert_eq!(
+            config.jwks_url,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/jwks.json"
+        );
+        assert_eq!(config.client_ids, ["abc", "def"]);
+        assert!(config.required_scopes.is_empty() && config.required_groups.is_empty());
+    }
+
+    #[test]
+    fn overrides_and_requirements_are_read() {
+        let config = Config::from_env(&env(&[
+            ("COGNITO_USER_POOL_ID", "local_x"),
+            ("COGNITO_REGION", "us-east-1"),
+            ("COGNITO_ISSUER", "http://127.0.0.1:9229/local_x"),
+            ("COGNITO_JWKS_URL", "http://127.0.0.1:9229/local_x/keys"),
+            CLIENTS,
+            ("AUTHORIZER_REQUIRED_SCOPES", "portal/read,portal/write"),
+            ("AUTHORIZER_REQUIRED_GROUPS", "portal-users"),
+        ]))
+        .unwrap();
+        assert_eq!(config.issuer, "http://127.0.0.1:9229/local_x");
+        assert_eq!(config.jwks_url, "http://127.0.0.1:9229/local_x/keys");
+        assert_eq!(config.required_scopes, ["portal/read", "portal/write"]);
+        assert_eq!(config.required_groups, ["portal-users"]);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[CLIENTS], "COGNITO_USER_POOL_ID"),
+            (&[POOL], "AUTHORIZER_CLIENT_IDS"),
+            (
+                &[POOL, ("AUTHORIZER_CLIENT_IDS", ",")],
+                "AUTHORIZER_CLIENT_IDS",
+            ),
+            (
+                &[POOL, ("AUTHORIZER_CLIENT_IDS", "a b")],
+                "AUTHORIZER_CLIENT_IDS",
+            ),
+            (
+                &[POOL, CLIENTS, ("AUTHORIZER_REQUIRED_SCOPES", " , ")],
+                "AUTHORIZER_REQUIRED_SCOPES",
+            ),
+            (
+                &[POOL, CLIENTS, ("AUTHORIZER_REQUIRED_GROUPS", "admins ops")],
+                "AUTHORIZER_REQUIRED_GROUPS",
+            ),
+            (
+                &[POOL, CLIENTS, ("COGNITO_ISSUER", "cognito.example")],
+                "COGNITO_ISSUER",
+            ),
+            (
+                &[POOL, CLIENTS, ("COGNITO_JWKS_URL", "ftp://x/keys")],
+                "COGNITO_JWKS_URL",
+            ),
+        ];
+        for (pairs, name) in cases {
+            let err = Config::from_env(&env(pairs)).unwrap_err();
+            assert!(err.to_string().contains(name), "{pairs:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! API Gateway Lambda authorizer for Amazon Cognito access tokens.
+//!
+//! Every portal request passes through here, so the crate is built to be strict against
+//! hostile input and fast on the common path. What it checks, and where:
+//!
+//! - [`bearer`]: the `Authorization: Bearer` syntax (RFC 6750 §2.1) and the 8 KiB size bound,
+//!   before anything is decoded.
+//! - [`jws`]: the compact serialization (three base64url parts, RFC 7515 §7.1) and the protected
+//!   header: `alg` exactly `RS256`, a string `kid`, no `crit`; `jku`/`x5u`/`jwk`/`x5c` are never
+//!   read.
+//! - [`jwks`]: the pool's signing keys, fetched at cold start, parsed once per `kid`, refetched
+//!   on an unknown `kid` at most once per interval, concurrent fetches merged, failing closed.
+//! - [`claims`]: the payload, parsed once: `iss` exact, `exp` required, `nbf`/`iat`, `token_use`,
+//!   with at most [`claims::LEEWAY_SECONDS`] of clock skew.
+//! - [`cache`]: a bounded cache of tokens this instance has already verified.
+//! - [`access`]: the per-deployment rules: `client_id`, required scopes and groups (any-of).
+//! - [`event`] and [`response`]: the three event shapes API Gateway sends (REST TOKEN, REST
+//!   REQUEST, HTTP API payload 2.0) and the answers each expects.
+//! - [`authorizer`]: the decision that ties them together, and its logging.
+//!
+//! The crate links no AWS SDK: it needs HTTP for the JWKS and aws-lc-rs for RSA, nothing else.
+
+pub mod access;
+pub mod authorizer;
+pub mod bearer;
+pub mod cache;
+pub mod claims;
+pub mod clock;
+pub mod config;
+pub mod event;
+pub mod jwks;
+pub mod jws;
+pub mod rejection;
+pub mod response;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+pub use authorizer::{Authorizer, InitError, Options, Outcome, Unauthorized};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use event::{Authorization, AuthorizerEvent};
+pub use rejection::Rejection;
+pub use response::AuthorizerResponse;

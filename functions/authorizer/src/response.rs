@@ -1,0 +1,218 @@
+//! What API Gateway expects back from the authorizer.
+//!
+//! - REST API (TOKEN and REQUEST, and HTTP API payload 1.0): an IAM policy with one statement,
+//!   `execute-api:Invoke` on a wildcard over the whole API stage
+//!   (`arn:aws:execute-api:<region>:<account>:<api>/<stage>/*`), so that when API Gateway caches
+//!   the answer for a token it holds for every route, not only the first one asked for.
+//!   `principalId` is the token's `sub`. A valid token lacking a required scope or group gets an
+//!   explicit `Deny` (403). An invalid token gets no policy at all: the Lambda fails with the
+//!   error message `Unauthorized`, which API Gateway turns into 401.
+//! - HTTP API payload 2.0 with simple responses: `{"isAuthorized": bool, "context": {...}}`.
+//!
+//! The context handed to the route: `sub`, `username`, `client_id`, `scope` (space-separated),
+//! `groups` (comma-joined). API Gateway allows only string, number and boolean values there.
+
+use std::sync::Arc;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::claims::VerifiedToken;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum AuthorizerResponse {
+    Policy(PolicyResponse),
+    Simple(SimpleResponse),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyResponse {
+    pub principal_id: String,
+    pub policy_document: PolicyDocument,
+    pub context: Context,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyDocument {
+    #[serde(rename = "Version")]
+    pub version: &'static str,
+    #[serde(rename = "Statement")]
+    pub statement: [Statement; 1],
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub action: &'static str,
+    pub effect: Effect,
+    pub resource: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimpleResponse {
+    pub is_authorized: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+}
+
+/// The verified token's facts, serialized straight from the cached token (no copies).
+#[derive(Debug, Clone)]
+pub struct Context(pub Arc<VerifiedToken>);
+
+impl Serialize for Context {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = &self.0;
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry("sub", &t.sub)?;
+        map.serialize_entry("username", &t.username)?;
+        map.serialize_entry("client_id", &t.client_id)?;
+        map.serialize_entry("scope", &t.scope)?;
+        map.serialize_entry("groups", &t.groups_joined)?;
+        map.end()
+    }
+}
+
+impl AuthorizerResponse {
+    pub fn policy(effect: Effect, resource: String, token: Arc<VerifiedToken>) -> Self {
+        Self::Policy(PolicyResponse {
+            principal_id: token.sub.clone(),
+            policy_document: PolicyDocument {
+                version: "2012-10-17",
+                statement: [Statement {
+                    action: "execute-api:Invoke",
+                    effect,
+                    resource,
+                }],
+            },
+            context: Context(token),
+        })
+    }
+
+    pub fn simple(token: Option<Arc<VerifiedToken>>) -> Self {
+        Self::Simple(SimpleResponse {
+            is_authorized: token.is_some(),
+            context: token.map(Context),
+        })
+    }
+}
+
+/// `arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>` →
+/// `arn:aws:execute-api:<region>:<account>:<api>/<stage>/*`. `None` when the ARN does not have
+/// that shape.
+pub fn stage_wildcard(method_arn: &str) -> Option<String> {
+    let mut parts = method_arn.splitn(3, '/');
+    let (api, stage) = (parts.next()?, parts.next()?);
+    let well_formed = api.starts_with("arn:") && api.split(':').count() == 6 && !stage.is_empty();
+    well_formed.then(|| format!("{api}/{stage}/*"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::apigw::{
+        ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
+    };
+    use aws_lambda_events::iam::IamPolicyEffect;
+    use serde_json::json;
+
+    fn token() -> Arc<VerifiedToken> {
+        Arc::new(VerifiedToken {
+            sub: "sub-1".into(),
+            username: "demo".into(),
+            client_id: "client-1".into(),
+            scope: "openid portal/read".into(),
+            groups: vec!["a".into(), "b".into()],
+            groups_joined: "a,b".into(),
+            exp: 0,
+        })
+    }
+
+    #[test]
+    fn wildcard_covers_the_whole_stage() {
+        let cases = [
+            (
+                "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/products/7",
+                Some("arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*"),
+            ),
+            (
+                "arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/",
+                Some("arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/*"),
+            ),
+            (
+                "arn:aws:execute-api:eu-west-1:1:abc/$default",
+                Some("arn:aws:execute-api:eu-west-1:1:abc/$default/*"),
+            ),
+            ("", None),
+            ("arn:aws:execute-api:eu-west-1:1:abc", None),
+            ("not-an-arn/prod/GET", None),
+            ("arn:aws:execute-api:eu-west-1:1:abc//GET", None),
+        ];
+        for (arn, expected) in cases {
+            assert_eq!(stage_wildcard(arn).as_deref(), expected, "{arn}");
+        }
+    }
+
+    #[test]
+    fn policy_matches_api_gateway_and_the_reference_types() {
+        let resource = "arn:aws:execute-api:eu-west-1:1:abc/prod/*".to_owned();
+        let value = serde_json::to_value(AuthorizerResponse::policy(
+            Effect::Allow,
+            resource.clone(),
+            token(),
+        ))
+        .unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "principalId": "sub-1",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}
+                ]},
+                "context": {"sub": "sub-1", "username": "demo", "client_id": "client-1",
+                            "scope": "openid portal/read", "groups": "a,b"}
+            })
+        );
+        let reference: ApiGatewayCustomAuthorizerResponse = serde_json::from_value(value).unwrap();
+        let statement = &reference.policy_document.statement[0];
+        assert_eq!(statement.effect, IamPolicyEffect::Allow);
+        assert_eq!(statement.resource, [resource]);
+        assert_eq!(statement.action, ["execute-api:Invoke"]);
+        assert_eq!(reference.principal_id.as_deref(), Some("sub-1"));
+    }
+
+    #[test]
+    fn deny_is_explicit() {
+        let value = serde_json::to_value(AuthorizerResponse::policy(
+            Effect::Deny,
+            "arn:aws:execute-api:eu-west-1:1:abc/prod/*".into(),
+            token(),
+        ))
+        .unwrap();
+        let reference: ApiGatewayCustomAuthorizerResponse = serde_json::from_value(value).unwrap();
+        assert_eq!(
+            reference.policy_document.statement[0].effect,
+            IamPolicyEffect::Deny
+        );
+    }
+
+    #[test]
+    fn simple_responses_match_the_reference_type() {
+        let allowed = serde_json::to_value(AuthorizerResponse::simple(Some(token()))).unwrap();
+        assert_eq!(allowed["isAuthorized"], true);
+        assert_eq!(allowed["context"]["groups"], "a,b");
+        let reference: ApiGatewayV2CustomAuthorizerSimpleResponse =
+            serde_json::from_value(allowed).unwrap();
+        assert!(reference.is_authorized);
+        let refused = serde_json::to_value(AuthorizerResponse::simple(None)).unwrap();
+        assert_eq!(refused, json!({"isAuthorized": false}));
+    }
+}

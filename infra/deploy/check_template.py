@@ -1,0 +1,1056 @@
+"""Offline checks of template.yaml, run by infra/deploy/check.sh (and so by `make test`).
+
+What is checked, and why each layer exists:
+
+1. `sam validate --lint` and `cfn-lint` on template.yaml: schema, intrinsics, references.
+2. The template translated from SAM to plain CloudFormation (aws-sam-translator, in-process,
+   offline) and `cfn-lint` on that. cfn-lint validates SAM resources against their SAM schema
+   only: the resources SAM generates (the functions, the RestApi with its OpenAPI body) are not
+   linted, so a dependency cycle through the API, or a bad runtime in Globals, passes 1. and
+   fails only here (the mutation tests below prove it).
+3. Deliberately broken copies of the template, each of which must fail the linters named for
+   it: a check that cannot fail proves nothing.
+4. The security properties of issue 5, asserted on the translated template (what CloudFormation
+   deploys): no wildcard IAM, least-privilege DynamoDB per function, the authorizer without
+   DynamoDB, the table's TTL / PITR / SSE, every non-public route behind the authorizer, every
+   function on provided.al2023 / arm64, every integration naming a function that exists and
+   may be invoked. Each property is also broken on purpose, and the check must notice.
+
+Nothing here touches the network: check.sh runs it without one where the kernel allows, and
+with fake credentials and a dead proxy in any case. Prints `template: N passed, M failed` and
+exits non-zero when anything failed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+# An argument checks another copy (how the checks themselves are tested to fail).
+TEMPLATE = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "template.yaml"
+VENV_BIN = ROOT / ".venv" / "bin"
+SAM = VENV_BIN / "sam"
+CFN_LINT = VENV_BIN / "cfn-lint"
+
+# function (= binary = package) -> logical id in template.yaml
+FUNCTIONS = {
+    "device-code": "DeviceCodeFunction",
+    "device-token": "DeviceTokenFunction",
+    "device-verify": "DeviceVerifyFunction",
+    "device-callback": "DeviceCallbackFunction",
+    "authorizer": "AuthorizerFunction",
+}
+DEVICE_FUNCTIONS = [f for f in FUNCTIONS if f.startswith("device-")]
+
+# design.md's endpoint table: these and only these routes are public.
+PUBLIC_ROUTES = {
+    ("POST", "/device/code"): "device-code",
+    ("GET", "/.well-known/oauth-authorization-server"): "device-code",
+    ("POST", "/device/token"): "device-token",
+    ("GET", "/device"): "device-verify",
+    ("POST", "/device"): "device-verify",
+    ("GET", "/device/callback"): "device-callback",
+}
+# The sample protected portal route; there must be at least this one behind the authorizer.
+SAMPLE_PROTECTED_ROUTE = ("GET", "/me")
+
+# The DynamoDB item actions each function performs (GetItem/PutItem/UpdateItem/
+# TransactWriteItems by key, never Scan or Query). TransactWriteItems is not an IAM action: a
+# transaction is authorised by the item actions inside it (Put, Update, ConditionCheck).
+EXPECTED_DYNAMODB = {
+    "device-code": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
+    "device-token": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    "device-verify": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
+    "device-callback": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    "authorizer": set(),
+}
+LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+COGNITO_ACTIONS = {"cognito-idp:DescribeUserPoolClient"}
+
+DEVICE_ENV = {"TABLE_NAME", "PUBLIC_BASE_URL", "COGNITO_USER_POOL_ID", "COGNITO_DOMAIN", "DEVICE_CLIENT_IDS"}
+REQUIRED_ENV = {
+    "device-code": DEVICE_ENV | {"DEVICE_CODE_TTL_SECONDS", "DEVICE_POLL_INTERVAL_SECONDS"},
+    "device-token": DEVICE_ENV,
+    "device-verify": DEVICE_ENV,
+    "device-callback": DEVICE_ENV,
+    "authorizer": {"COGNITO_USER_POOL_ID", "AUTHORIZER_CLIENT_IDS"},
+}
+ALLOWED_ENV = {
+    **{f: REQUIRED_ENV[f] | {"COGNITO_REGION"} for f in DEVICE_FUNCTIONS},
+    "authorizer": REQUIRED_ENV["authorizer"]
+    | {"COGNITO_REGION", "COGNITO_ISSUER", "COGNITO_JWKS_URL", "AUTHORIZER_REQUIRED_SCOPES", "AUTHORIZER_REQUIRED_GROUPS"},
+}
+
+REQUIRED_OUTPUTS = {
+    "ApiBaseUrl", "VerificationUrl", "MetadataUrl", "DeviceAuthorizationEndpoint", "TokenEndpoint",
+    "DeviceCallbackUrl", "TableName", "UserPoolId", "CognitoDomainUrl", "DeviceClientIds",
+    "AuthorizerClientIds", "PortalCliClientId", "PortalWebClientId", "AuthorizerFunctionArn",
+}
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "x-amazon-apigateway-any-method"}
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Results:
+    passed: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def record(self, name: str, ok: bool, detail: str = "") -> None:
+        if ok:
+            self.passed += 1
+            detail = detail if len(detail) <= 160 else detail[:157] + "..."
+            print(f"ok    {name}" + (f"  ({detail})" if detail else ""), flush=True)
+        else:
+            self.failed.append(name)
+            print(f"FAIL  {name}", flush=True)
+            for line in detail.strip().splitlines()[:40]:
+                print(f"        {line}", flush=True)
+
+
+# --------------------------------------------------------------------------- translation
+
+
+def load_sam(text: str) -> dict:
+    # samcli's loader turns the short-form tags (!Sub, !GetAtt, ...) into Fn:: dictionaries.
+    from samcli.yamlhelper import yaml_parse
+
+    return yaml_parse(text)
+
+
+class _NoManagedPolicies:
+    """The translator asks for the account's managed policies only when a template names one;
+    this template must not (it would need the IAM API, and the policies allow wildcards)."""
+
+    def load(self) -> dict:
+        raise RuntimeError("the template names an AWS managed policy; use the per-function roles")
+
+
+def translate(sam: dict) -> dict:
+    """SAM -> plain CloudFormation, as CloudFormation's transform would, without AWS."""
+    from samtranslator.translator.transform import transform
+
+    sam = copy.deepcopy(sam)
+    for resource in sam.get("Resources", {}).values():
+        props = resource.get("Properties") or {}
+        # Local code paths are what `sam build`/`sam package` replace with S3 locations; the
+        # translator accepts only the latter.
+        if resource.get("Type") == "AWS::Serverless::Function":
+            uri = props.get("CodeUri")
+            if isinstance(uri, str) and not uri.startswith("s3://"):
+                props["CodeUri"] = "s3://offline-placeholder/" + uri
+    return transform(sam, {}, _NoManagedPolicies())
+
+
+# --------------------------------------------------------------------------- linters
+
+
+def run(cmd: list[str], cwd: Path) -> tuple[int, str]:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+    return proc.returncode, (proc.stdout + proc.stderr).strip()
+
+
+def sam_validate(path: Path) -> tuple[int, str]:
+    return run([str(SAM), "validate", "--lint", "--template-file", str(path)], cwd=path.parent)
+
+
+def cfn_lint(path: Path) -> tuple[int, str]:
+    return run([str(CFN_LINT), str(path)], cwd=path.parent)
+
+
+def cfn_lint_many(paths: list[Path]) -> dict[Path, list[str]]:
+    """One cfn-lint process for many templates; the matches of each (warnings included)."""
+    if not paths:
+        return {}
+    rc, out = run([str(CFN_LINT), "--format", "json", *map(str, paths)], cwd=paths[0].parent)
+    try:
+        matches = json.loads(out[out.index("[") :]) if "[" in out else []
+    except ValueError as exc:
+        raise RuntimeError(f"cfn-lint exited {rc} with unparsable output:\n{out[:2000]}") from exc
+    by_file: dict[Path, list[str]] = {p: [] for p in paths}
+    for m in matches:
+        by_file.setdefault(Path(m["Filename"]), []).append(f'{m["Rule"]["Id"]} {m["Message"]}')
+    if rc != 0 and not matches:
+        raise RuntimeError(f"cfn-lint exited {rc} without matches:\n{out[:2000]}")
+    return by_file
+
+
+# --------------------------------------------------------------------------- template helpers
+
+
+def alternatives(value: Any) -> list[Any]:
+    """Both branches of every Fn::If: the values a property can take."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        _, a, b = value["Fn::If"]
+        return alternatives(a) + alternatives(b)
+    return [value]
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every literal string inside a value, intrinsic arguments included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in strings_in(v)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in strings_in(v)]
+    return []
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def getatt(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+        target = value["Fn::GetAtt"]
+        if isinstance(target, str):
+            target = target.split(".", 1)
+        return target[0], target[1]
+    return None
+
+
+def ref(value: Any) -> str | None:
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return value["Ref"]
+    return None
+
+
+def sub_string(value: Any) -> str | None:
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        arg = value["Fn::Sub"]
+        return arg if isinstance(arg, str) else arg[0]
+    return None
+
+
+def resources(cfn: dict, rtype: str) -> dict[str, dict]:
+    return {k: v for k, v in cfn["Resources"].items() if v.get("Type") == rtype}
+
+
+def function_names(cfn: dict) -> dict[str, str]:
+    """Binary name -> logical id of the AWS::Lambda::Function whose FunctionName is
+    ${AWS::StackName}-<binary>."""
+    out = {}
+    for lid, res in resources(cfn, "AWS::Lambda::Function").items():
+        name = sub_string(res["Properties"].get("FunctionName"))
+        m = re.fullmatch(r"\$\{AWS::StackName\}-([a-z0-9-]+)", name or "")
+        if m:
+            out[m.group(1)] = lid
+    return out
+
+
+def role_of(cfn: dict, function_lid: str) -> tuple[str, dict] | None:
+    target = getatt(cfn["Resources"][function_lid]["Properties"].get("Role"))
+    if not target or target[1] != "Arn":
+        return None
+    role = cfn["Resources"].get(target[0])
+    return (target[0], role) if role and role.get("Type") == "AWS::IAM::Role" else None
+
+
+def statements(policy_document: Any) -> list[dict]:
+    return [s for s in as_list((policy_document or {}).get("Statement", [])) if isinstance(s, dict)]
+
+
+def role_statements(role: dict) -> list[dict]:
+    return [s for p in role["Properties"].get("Policies", []) for s in statements(p.get("PolicyDocument"))]
+
+
+def integration_function(uri: Any) -> str | None:
+    """The binary an OpenAPI Lambda integration (or authorizer) URI invokes."""
+    s = sub_string(uri) or (uri if isinstance(uri, str) else None)
+    m = re.search(r":function:\$\{AWS::StackName\}-([a-z0-9-]+)/invocations$", s or "")
+    return m.group(1) if m else None
+
+
+def openapi(cfn: dict) -> dict:
+    apis = resources(cfn, "AWS::ApiGateway::RestApi")
+    if len(apis) != 1:
+        raise AssertionError(f"expected one REST API, found {sorted(apis)}")
+    (lid, api), = apis.items()
+    body = api["Properties"].get("Body")
+    if not isinstance(body, dict):
+        raise AssertionError(f"REST API {lid} has no inline OpenAPI body")
+    return body
+
+
+def routes(body: dict) -> dict[tuple[str, str], dict]:
+    return {
+        (method.upper(), path): op
+        for path, item in body.get("paths", {}).items()
+        for method, op in item.items()
+        if method.lower() in HTTP_METHODS
+    }
+
+
+def security_schemes(body: dict) -> dict[str, dict]:
+    return body.get("components", {}).get("securitySchemes", {}) or body.get("securityDefinitions", {})
+
+
+def parameter_default(cfn: dict, value: Any) -> Any:
+    name = ref(value)
+    return cfn.get("Parameters", {}).get(name, {}).get("Default") if name else value
+
+
+# --------------------------------------------------------------------------- security checks
+# Each returns a list of violations (empty = holds). They run on the real template, and each
+# mutation below must make the named check report a violation.
+
+
+def check_no_wildcard_iam(cfn: dict) -> list[str]:
+    """No '*' in any IAM action or resource, no NotAction/NotResource, no managed policies (AWS
+    managed ones such as AWSLambdaBasicExecutionRole allow logs actions on '*').
+
+    GetAtt <LogGroup>.Arn is written without a wildcard; its value ends in ':*', meaning the
+    log streams of that one group, which is the narrowest resource logs:PutLogEvents takes."""
+    out = []
+    documents: list[tuple[str, Any]] = []
+    for lid, res in cfn["Resources"].items():
+        props = res.get("Properties") or {}
+        if res.get("Type") == "AWS::IAM::Role":
+            if props.get("ManagedPolicyArns"):
+                out.append(f"{lid}: managed policies attached: {props['ManagedPolicyArns']}")
+            documents += [(f"{lid}/{p.get('PolicyName')}", p.get("PolicyDocument")) for p in props.get("Policies", [])]
+        elif res.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy"):
+            documents.append((lid, props.get("PolicyDocument")))
+        elif res.get("Type") == "AWS::Lambda::Permission":
+            if "*" in strings_in(props.get("Action")) or props.get("Principal") in ("*", None):
+                out.append(f"{lid}: Lambda permission with a wildcard action or principal")
+            if not props.get("SourceArn"):
+                out.append(f"{lid}: Lambda permission without SourceArn")
+    for where, doc in documents:
+        for st in statements(doc):
+            for key in ("NotAction", "NotResource", "NotPrincipal"):
+                if key in st:
+                    out.append(f"{where}: {key} is not allowed")
+            for action in strings_in(st.get("Action")):
+                if "*" in action:
+                    out.append(f"{where}: wildcard action {action!r}")
+            for value in strings_in(st.get("Resource")):
+                if "*" in value:
+                    out.append(f"{where}: wildcard resource {value!r}")
+    return out
+
+
+def function_actions(cfn: dict, binary: str) -> tuple[dict[str, list[Any]], list[str]]:
+    """action -> resources granted to the function's role, and any problems finding it."""
+    fns = function_names(cfn)
+    if binary not in fns:
+        return {}, [f"no function named ${{AWS::StackName}}-{binary}"]
+    found = role_of(cfn, fns[binary])
+    if not found:
+        return {}, [f"{fns[binary]}: Role is not GetAtt <an AWS::IAM::Role in this template>.Arn"]
+    granted: dict[str, list[Any]] = {}
+    for st in role_statements(found[1]):
+        if st.get("Effect") != "Allow":
+            continue
+        for action in strings_in(st.get("Action")):
+            granted.setdefault(action, []).extend(as_list(st.get("Resource")))
+    return granted, []
+
+
+def check_least_privilege(cfn: dict) -> list[str]:
+    """Each function: exactly its DynamoDB item actions on the grants table only, Cognito
+    DescribeUserPoolClient on the one pool only (device functions), its own log group only, and
+    nothing else. One role per function."""
+    out = []
+    tables = resources(cfn, "AWS::DynamoDB::Table")
+    if len(tables) != 1:
+        return [f"expected one DynamoDB table, found {sorted(tables)}"]
+    (table,) = tables
+    fns = function_names(cfn)
+    roles_seen: dict[str, str] = {}
+    for binary in FUNCTIONS:
+        granted, problems = function_actions(cfn, binary)
+        out += problems
+        if problems:
+            continue
+        role_lid, _ = role_of(cfn, fns[binary])
+        if role_lid in roles_seen:
+            out.append(f"{binary} shares role {role_lid} with {roles_seen[role_lid]}")
+        roles_seen[role_lid] = binary
+
+        dynamo = {a for a in granted if a.lower().startswith("dynamodb:")}
+        if dynamo != EXPECTED_DYNAMODB[binary]:
+            out.append(
+                f"{binary}: unexpected DynamoDB actions {sorted(dynamo)}, expected {sorted(EXPECTED_DYNAMODB[binary])}"
+            )
+        for action in dynamo:
+            for res in granted[action]:
+                if getatt(res) != (table, "Arn"):
+                    out.append(f"{binary}: {action} on {json.dumps(res)}, not only the grants table")
+
+        cognito = {a for a in granted if a.lower().startswith("cognito-idp:")}
+        expected_cognito = COGNITO_ACTIONS if binary in DEVICE_FUNCTIONS else set()
+        if cognito != expected_cognito:
+            out.append(f"{binary}: unexpected Cognito actions {sorted(cognito)}, expected {sorted(expected_cognito)}")
+        for action in cognito:
+            for res in granted[action]:
+                for alt in alternatives(res):
+                    if getatt(alt) == ("UserPool", "Arn"):
+                        continue
+                    s = sub_string(alt) or ""
+                    if not s.endswith(":userpool/${ExistingUserPoolId}"):
+                        out.append(f"{binary}: {action} on {json.dumps(alt)}, not the one user pool")
+
+        logs = {a for a in granted if a.lower().startswith("logs:")}
+        if logs - LOG_ACTIONS:
+            out.append(f"{binary}: unexpected logs actions {sorted(logs - LOG_ACTIONS)}")
+        own_group = ref(cfn["Resources"][fns[binary]]["Properties"].get("LoggingConfig", {}).get("LogGroup"))
+        for action in logs:
+            for res in granted[action]:
+                if getatt(res) != (own_group, "Arn"):
+                    out.append(f"{binary}: {action} on {json.dumps(res)}, not its own log group {own_group}")
+
+        other = set(granted) - dynamo - cognito - logs
+        if other:
+            out.append(f"{binary}: unexpected actions {sorted(other)}")
+    return out
+
+
+def check_authorizer_isolated(cfn: dict) -> list[str]:
+    """The authorizer has no DynamoDB (or Cognito API) access and is not told the table."""
+    out = []
+    granted, problems = function_actions(cfn, "authorizer")
+    out += problems
+    for action in granted:
+        if not action.lower().startswith("logs:"):
+            out.append(f"authorizer: may {action} (only its own logs are allowed)")
+    fns = function_names(cfn)
+    if "authorizer" in fns:
+        env = cfn["Resources"][fns["authorizer"]]["Properties"].get("Environment", {}).get("Variables", {})
+        if "TABLE_NAME" in env:
+            out.append("authorizer: has TABLE_NAME in its environment")
+    return out
+
+
+def check_table(cfn: dict) -> list[str]:
+    """On-demand, key pk only, TTL on expires_at, point-in-time recovery, server-side encryption."""
+    out = []
+    tables = resources(cfn, "AWS::DynamoDB::Table")
+    if len(tables) != 1:
+        return [f"expected one DynamoDB table, found {sorted(tables)}"]
+    (lid, table), = tables.items()
+    p = table["Properties"]
+    if p.get("BillingMode") != "PAY_PER_REQUEST":
+        out.append(f"{lid}: BillingMode {p.get('BillingMode')!r}, expected PAY_PER_REQUEST")
+    if p.get("KeySchema") != [{"AttributeName": "pk", "KeyType": "HASH"}]:
+        out.append(f"{lid}: KeySchema {p.get('KeySchema')}, expected the single hash key pk")
+    if {"AttributeName": "pk", "AttributeType": "S"} not in p.get("AttributeDefinitions", []):
+        out.append(f"{lid}: pk is not a string attribute")
+    ttl = p.get("TimeToLiveSpecification") or {}
+    if ttl.get("AttributeName") != "expires_at" or ttl.get("Enabled") is not True:
+        out.append(f"{lid}: TTL {ttl}, expected enabled on expires_at")
+    pitr = p.get("PointInTimeRecoverySpecification") or {}
+    if pitr.get("PointInTimeRecoveryEnabled") is not True:
+        out.append(f"{lid}: point-in-time recovery is not enabled")
+    sse = p.get("SSESpecification") or {}
+    if sse.get("SSEEnabled") is not True:
+        out.append(f"{lid}: SSESpecification.SSEEnabled is not true")
+    if p.get("GlobalSecondaryIndexes") or p.get("LocalSecondaryIndexes"):
+        out.append(f"{lid}: has secondary indexes (the design is key lookups only)")
+    return out
+
+
+def check_routes(cfn: dict) -> list[str]:
+    """The public routes are exactly design.md's, each integrated with its function; every
+    other route carries the Lambda authorizer, which is the authorizer function, reads the
+    Authorization header and caches for a chosen TTL; the sample route exists."""
+    out = []
+    body = openapi(cfn)
+    table = routes(body)
+    schemes = security_schemes(body)
+
+    authorizer_schemes = set()
+    for name, scheme in schemes.items():
+        auth = scheme.get("x-amazon-apigateway-authorizer")
+        if not auth:
+            continue
+        if auth.get("type") not in ("token", "request"):
+            out.append(f"scheme {name}: authorizer type {auth.get('type')!r} is not a Lambda TOKEN/REQUEST authorizer")
+            continue
+        if integration_function(auth.get("authorizerUri")) != "authorizer":
+            out.append(f"scheme {name}: authorizerUri {json.dumps(auth.get('authorizerUri'))} is not the authorizer function")
+            continue
+        if "method.request.header.Authorization" not in str(auth.get("identitySource", "")):
+            out.append(f"scheme {name}: identity source is not the Authorization header")
+        ttl = parameter_default(cfn, auth.get("authorizerResultTtlInSeconds"))
+        if not isinstance(ttl, int) or not 0 < ttl <= 3600:
+            out.append(f"scheme {name}: authorizer cache TTL {ttl!r} is not a chosen value in 1..3600")
+        authorizer_schemes.add(name)
+    if not authorizer_schemes:
+        out.append("no security scheme is the Lambda authorizer")
+
+    top_security = body.get("security")
+    for (method, path), op in sorted(table.items()):
+        integration = op.get("x-amazon-apigateway-integration") or {}
+        route = f"{method} {path}"
+        if (method, path) in PUBLIC_ROUTES:
+            want = PUBLIC_ROUTES[(method, path)]
+            if integration.get("type") != "aws_proxy" or integration_function(integration.get("uri")) != want:
+                out.append(f"{route}: not a Lambda proxy integration of {want}")
+            continue
+        if path.endswith("{proxy+}") or method == "X-AMAZON-APIGATEWAY-ANY-METHOD":
+            out.append(f"{route}: greedy routes are not allowed (the public/protected split must be explicit)")
+        security = op.get("security", top_security) or []
+        names = {n for req in security for n in req}
+        if not names or not names <= authorizer_schemes:
+            out.append(f"{route}: not behind the Lambda authorizer (security: {security})")
+    for route in PUBLIC_ROUTES:
+        if route not in table:
+            out.append(f"{route[0]} {route[1]}: public route from design.md is missing")
+    if SAMPLE_PROTECTED_ROUTE not in table:
+        out.append("the sample protected route GET /me is missing")
+    return out
+
+
+def check_integrations_resolve(cfn: dict) -> list[str]:
+    """The OpenAPI body names functions by ${AWS::StackName}-<binary> (to break the dependency
+    cycle); linters cannot see those names, so: each must be a function of this template, and
+    API Gateway must hold an invoke permission scoped to exactly that method and path (and
+    /authorizers/* for the authorizer)."""
+    out = []
+    body = openapi(cfn)
+    fns = function_names(cfn)
+    permissions = []
+    for lid, res in resources(cfn, "AWS::Lambda::Permission").items():
+        p = res["Properties"]
+        src = sub_string(p.get("SourceArn")) or ""
+        m = re.fullmatch(
+            r"arn:\$\{AWS::Partition\}:execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{Api\}/(.+)", src
+        )
+        if p.get("Principal") != "apigateway.amazonaws.com" or p.get("Action") != "lambda:InvokeFunction" or not m:
+            out.append(f"{lid}: not an API Gateway invoke permission scoped to this API")
+            continue
+        permissions.append((ref(p.get("FunctionName")), m.group(1)))
+
+    uses: list[tuple[str, str, str]] = []  # (binary, what, expected source suffix)
+    for (method, path), op in routes(body).items():
+        integration = op.get("x-amazon-apigateway-integration") or {}
+        if integration.get("type") in ("aws_proxy", "aws"):
+            binary = integration_function(integration.get("uri"))
+            if binary is None:
+                out.append(f"{method} {path}: integration URI {json.dumps(integration.get('uri'))} names no function")
+                continue
+            uses.append((binary, f"{method} {path}", f"${{StageName}}/{method}{path}"))
+    for name, scheme in security_schemes(body).items():
+        auth = scheme.get("x-amazon-apigateway-authorizer")
+        if auth:
+            binary = integration_function(auth.get("authorizerUri"))
+            if binary is None:
+                out.append(f"scheme {name}: authorizerUri names no function")
+                continue
+            uses.append((binary, f"authorizer {name}", "authorizers/*"))
+    for binary, what, source in uses:
+        if binary not in fns:
+            out.append(f"{what}: invokes ${{AWS::StackName}}-{binary}, which is no function of this template")
+            continue
+        if (fns[binary], source) not in permissions:
+            out.append(f"{what}: no invoke permission for {fns[binary]} scoped to {source}")
+    return out
+
+
+def check_functions(cfn: dict) -> list[str]:
+    """All five functions: provided.al2023, arm64, bootstrap, built by cargo-lambda from their
+    own binary, JSON logs into their own log group with a retention."""
+    out = []
+    fns = function_names(cfn)
+    lambdas = resources(cfn, "AWS::Lambda::Function")
+    if set(fns) != set(FUNCTIONS) or len(lambdas) != len(FUNCTIONS):
+        out.append(f"functions {sorted(fns)} (of {len(lambdas)} Lambda functions), expected exactly {sorted(FUNCTIONS)}")
+    for binary, lid in fns.items():
+        res = cfn["Resources"][lid]
+        p = res["Properties"]
+        if p.get("Runtime") != "provided.al2023":
+            out.append(f"{binary}: Runtime {p.get('Runtime')!r}, expected provided.al2023")
+        if p.get("Architectures") != ["arm64"]:
+            out.append(f"{binary}: Architectures {p.get('Architectures')!r}, expected ['arm64']")
+        if p.get("Handler") != "bootstrap":
+            out.append(f"{binary}: Handler {p.get('Handler')!r}, expected bootstrap")
+        meta = res.get("Metadata") or {}
+        if meta.get("BuildMethod") != "rust-cargolambda":
+            out.append(f"{binary}: Metadata.BuildMethod {meta.get('BuildMethod')!r}, expected rust-cargolambda")
+        if (meta.get("BuildProperties") or {}).get("Binary") != binary:
+            out.append(f"{binary}: Metadata.BuildProperties.Binary is not {binary!r}")
+        logging_config = p.get("LoggingConfig") or {}
+        if logging_config.get("LogFormat") != "JSON":
+            out.append(f"{binary}: LoggingConfig.LogFormat is not JSON")
+        group = cfn["Resources"].get(ref(logging_config.get("LogGroup")) or "", {})
+        if group.get("Type") != "AWS::Logs::LogGroup" or not group.get("Properties", {}).get("RetentionInDays"):
+            out.append(f"{binary}: LoggingConfig.LogGroup is not a log group of this template with a retention")
+        elif sub_string(group["Properties"].get("LogGroupName")) != f"/aws/lambda/${{AWS::StackName}}-{binary}":
+            out.append(f"{binary}: log group name is not /aws/lambda/<function name>")
+    return out
+
+
+def check_environment(cfn: dict) -> list[str]:
+    """Each function gets design.md's variables, nothing unknown, and no secret: app client
+    secrets come from DescribeUserPoolClient at run time, never from the template."""
+    out = []
+    fns = function_names(cfn)
+    for binary, lid in fns.items():
+        env = (cfn["Resources"][lid]["Properties"].get("Environment") or {}).get("Variables") or {}
+        missing = REQUIRED_ENV.get(binary, set()) - set(env)
+        unknown = set(env) - ALLOWED_ENV.get(binary, set())
+        if missing:
+            out.append(f"{binary}: missing environment {sorted(missing)}")
+        if unknown:
+            out.append(f"{binary}: unexpected environment {sorted(unknown)}")
+        for name in env:
+            if re.search(r"SECRET|PASSWORD|PRIVATE|CREDENTIAL", name, re.I):
+                out.append(f"{binary}: secret-looking variable {name}")
+    for lid, res in resources(cfn, "AWS::Cognito::UserPoolClient").items():
+        if res["Properties"].get("GenerateSecret"):
+            out.append(f"{lid}: generates a client secret (the portal's clients are public, PKCE)")
+    return out
+
+
+def check_callback_matches_base_url(cfn: dict) -> list[str]:
+    """The Portal CLI client's callback URL is the functions' PUBLIC_BASE_URL + /device/callback
+    (design.md), so Cognito redirects where device-callback expects."""
+    out = []
+    fns = function_names(cfn)
+    bases = [
+        (cfn["Resources"][fns[b]]["Properties"].get("Environment") or {}).get("Variables", {}).get("PUBLIC_BASE_URL")
+        for b in DEVICE_FUNCTIONS
+        if b in fns
+    ]
+    if not bases or any(b != bases[0] for b in bases):
+        return ["the device functions do not share one PUBLIC_BASE_URL"]
+    clients = resources(cfn, "AWS::Cognito::UserPoolClient")
+    cli = [c for c in clients.values() if c["Properties"].get("ClientName") == "Portal CLI"]
+    if len(cli) != 1:
+        return ["no single 'Portal CLI' app client"]
+    callbacks = cli[0]["Properties"].get("CallbackURLs") or []
+    want = {"Fn::Sub": ["${Base}/device/callback", {"Base": bases[0]}]}
+    if callbacks != [want]:
+        out.append(f"Portal CLI callback URLs {json.dumps(callbacks)} are not PUBLIC_BASE_URL + /device/callback")
+    return out
+
+
+SECURITY_CHECKS: dict[str, Callable[[dict], list[str]]] = {
+    "no wildcard IAM actions/resources, no managed policies": check_no_wildcard_iam,
+    "least privilege per function (DynamoDB actions, one table, one pool, own logs)": check_least_privilege,
+    "authorizer has no DynamoDB access": check_authorizer_isolated,
+    "table: on-demand, pk, TTL on expires_at, PITR, SSE": check_table,
+    "routes: public = design.md, every other route behind the authorizer": check_routes,
+    "integrations name functions of this template, with scoped invoke permissions": check_integrations_resolve,
+    "functions: provided.al2023, arm64, cargo-lambda, JSON logs with retention": check_functions,
+    "environment: design.md variables, no secrets": check_environment,
+    "Portal CLI callback URL = PUBLIC_BASE_URL/device/callback": check_callback_matches_base_url,
+}
+
+
+def check_operations(cfn: dict) -> list[str]:
+    """Alarms on 5xx and throttles for the API and the functions, optional SNS actions, outputs."""
+    out = []
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
+    fns = function_names(cfn)
+    lambda_alarms = {
+        (a["Properties"].get("MetricName"), ref(d.get("Value")))
+        for a in alarms.values()
+        if a["Properties"].get("Namespace") == "AWS/Lambda"
+        for d in a["Properties"].get("Dimensions", [])
+        if d.get("Name") == "FunctionName"
+    }
+    for binary, lid in fns.items():
+        if ("Throttles", lid) not in lambda_alarms:
+            out.append(f"{binary}: no Throttles alarm")
+        if binary != "authorizer" and ("Errors", lid) not in lambda_alarms:
+            out.append(f"{binary}: no Errors alarm")
+    (api_lid, api), = resources(cfn, "AWS::ApiGateway::RestApi").items()
+    api_name = api["Properties"].get("Name")
+    api_5xx = [
+        a for a in alarms.values()
+        if a["Properties"].get("Namespace") == "AWS/ApiGateway" and a["Properties"].get("MetricName") == "5XXError"
+        and {"Name": "ApiName", "Value": api_name} in a["Properties"].get("Dimensions", [])
+    ]
+    if not api_5xx:
+        out.append(f"no 5XXError alarm on the API (ApiName {json.dumps(api_name)})")
+    filters = resources(cfn, "AWS::Logs::MetricFilter")
+    throttle_metrics = {
+        (t.get("MetricNamespace") and json.dumps(t["MetricNamespace"]), t.get("MetricName"))
+        for f in filters.values()
+        if "429" in f["Properties"].get("FilterPattern", "")
+        for t in f["Properties"].get("MetricTransformations", [])
+    }
+    api_throttle_alarms = [
+        a for a in alarms.values()
+        if (json.dumps(a["Properties"].get("Namespace")), a["Properties"].get("MetricName")) in throttle_metrics
+    ]
+    if not api_throttle_alarms:
+        out.append("no alarm on the API's throttled (429) requests")
+    for lid, a in alarms.items():
+        for key in ("AlarmActions", "OKActions"):
+            if a["Properties"].get(key) != {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}:
+                out.append(f"{lid}: {key} is not the optional AlarmTopicArn")
+    missing = REQUIRED_OUTPUTS - set(cfn.get("Outputs", {}))
+    if missing:
+        out.append(f"missing outputs {sorted(missing)}")
+    return out
+
+
+def check_samconfig() -> list[str]:
+    """samconfig.toml opts `sam build`/`sam sync` into the rust-cargolambda beta, with SAM's build
+    cache off (each function compiles shared crates outside its CodeUri, which the cache
+    does not hash), and deploys with CAPABILITY_IAM only."""
+    import tomllib
+
+    out = []
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]
+    build = config.get("build", {}).get("parameters", {})
+    if build.get("beta_features") is not True:
+        out.append("samconfig.toml: default.build.parameters.beta_features is not true")
+    if build.get("cached") is not False:
+        out.append("samconfig.toml: default.build.parameters.cached is not false")
+    if config.get("sync", {}).get("parameters", {}).get("beta_features") is not True:
+        out.append("samconfig.toml: default.sync.parameters.beta_features is not true")
+    capabilities = config.get("deploy", {}).get("parameters", {}).get("capabilities")
+    if capabilities != "CAPABILITY_IAM":
+        out.append(f"samconfig.toml: deploy capabilities {capabilities!r}, expected CAPABILITY_IAM")
+    return out
+
+
+# --------------------------------------------------------------------------- mutations
+
+
+def yaml_edit(old: str, new: str) -> Callable[[str], str]:
+    def apply(text: str) -> str:
+        count = text.count(old)
+        if count != 1:
+            raise AssertionError(f"mutation target found {count} times (expected once): {old[:120]!r}")
+        return text.replace(old, new)
+
+    return apply
+
+
+AUTHORIZER_URI = (
+    "authorizerUri: !Sub arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-authorizer/invocations"
+)
+DEVICE_CODE_URI = (
+    "uri: !Sub arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-device-code/invocations\n"
+    "          /.well-known"
+)
+
+
+@dataclass
+class LintMutation:
+    name: str
+    edit: Callable[[str], str]
+    must_fail: set[str]  # of "sam validate", "cfn-lint", "translated"
+
+
+LINT_MUTATIONS = [
+    LintMutation(
+        "table BillingMode ON_DEMAND (not a billing mode)",
+        yaml_edit("BillingMode: PAY_PER_REQUEST", "BillingMode: ON_DEMAND"),
+        {"sam validate", "cfn-lint", "translated"},
+    ),
+    LintMutation(
+        "authorizer URI !GetAtt of a misspelt function",
+        yaml_edit(AUTHORIZER_URI, "authorizerUri: !GetAtt AuthorizerFuncton.Arn"),
+        {"sam validate", "cfn-lint", "translated"},
+    ),
+    LintMutation(
+        "unknown property in Globals (MemmorySize)",
+        yaml_edit("    MemorySize: 256\n", "    MemmorySize: 256\n"),
+        {"sam validate", "cfn-lint", "translated"},
+    ),
+    # These two pass both SAM-level linters: only the translated template shows them.
+    LintMutation(
+        "authorizer URI via !GetAtt AuthorizerFunction.Arn (dependency cycle through the CLI client)",
+        yaml_edit(
+            AUTHORIZER_URI,
+            "authorizerUri: !Sub arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            "${AuthorizerFunction.Arn}/invocations",
+        ),
+        {"translated"},
+    ),
+    LintMutation(
+        "device-code integration via !GetAtt (dependency cycle through PUBLIC_BASE_URL)",
+        yaml_edit(
+            DEVICE_CODE_URI,
+            "uri: !Sub arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            "${DeviceCodeFunction.Arn}/invocations\n          /.well-known",
+        ),
+        {"translated"},
+    ),
+    LintMutation(
+        "unsupported runtime provided.al2024 in Globals",
+        yaml_edit("Runtime: provided.al2023", "Runtime: provided.al2024"),
+        {"translated"},
+    ),
+]
+
+
+def _statement(role: str, policy: str) -> Callable[[dict], dict]:
+    def get(sam: dict) -> dict:
+        policies = sam["Resources"][role]["Properties"]["Policies"]
+        (p,) = [p for p in policies if p["PolicyName"] == policy]
+        return p["PolicyDocument"]["Statement"][0]
+
+    return get
+
+
+def _env(function: str) -> Callable[[dict], dict]:
+    return lambda sam: sam["Resources"][function]["Properties"]["Environment"]["Variables"]
+
+
+def _body(sam: dict) -> dict:
+    return sam["Resources"]["Api"]["Properties"]["DefinitionBody"]
+
+
+def _set(getter: Callable[[dict], dict], key: str, value: Any) -> Callable[[dict], None]:
+    def apply(sam: dict) -> None:
+        target = getter(sam)
+        if not isinstance(target, dict):
+            raise AssertionError(f"mutation target is not a mapping: {target!r}")
+        target[key] = value
+
+    return apply
+
+
+def _delete(getter: Callable[[dict], dict], key: str) -> Callable[[dict], None]:
+    def apply(sam: dict) -> None:
+        del getter(sam)[key]
+
+    return apply
+
+
+def _append_action(getter: Callable[[dict], dict], action: str) -> Callable[[dict], None]:
+    def apply(sam: dict) -> None:
+        st = getter(sam)
+        st["Action"] = as_list(st["Action"]) + [action]
+
+    return apply
+
+
+def _authorizer_gets_table(sam: dict) -> None:
+    sam["Resources"]["AuthorizerRole"]["Properties"]["Policies"].append(
+        {
+            "PolicyName": "grants",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": {"Fn::GetAtt": ["GrantsTable", "Arn"]}}
+                ],
+            },
+        }
+    )
+
+
+def _unprotected_route(sam: dict) -> None:
+    me = copy.deepcopy(_body(sam)["paths"]["/me"])
+    del me["get"]["security"]
+    _body(sam)["paths"]["/admin"] = me
+
+
+def _table(sam: dict) -> dict:
+    return sam["Resources"]["GrantsTable"]["Properties"]
+
+
+def _fn(function: str) -> Callable[[dict], dict]:
+    return lambda sam: sam["Resources"][function]["Properties"]
+
+
+def _rename_integration(sam: dict) -> None:
+    op = _body(sam)["paths"]["/device/token"]["post"]["x-amazon-apigateway-integration"]
+    op["uri"]["Fn::Sub"] = op["uri"]["Fn::Sub"].replace("-device-token/", "-device-tokens/")
+
+
+# (name, mutation of the parsed SAM template, the security check that must notice it)
+SECURITY_MUTATIONS: list[tuple[str, Callable[[dict], None], Callable[[dict], list[str]]]] = [
+    ("device-token may dynamodb:*", _append_action(_statement("DeviceTokenRole", "grants"), "dynamodb:*"), check_no_wildcard_iam),
+    ("device-verify DescribeUserPoolClient on Resource '*'", _set(_statement("DeviceVerifyRole", "cognito"), "Resource", "*"), check_no_wildcard_iam),
+    ("device-code policy uses NotResource", lambda s: _statement("DeviceCodeRole", "grants")(s).update(NotResource="arn:aws:s3:::x"), check_no_wildcard_iam),
+    (
+        "authorizer role gets AWSLambdaBasicExecutionRole",
+        _set(_fn("AuthorizerRole"), "ManagedPolicyArns", ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]),
+        check_no_wildcard_iam,
+    ),
+    ("authorizer may dynamodb:GetItem on the table", _authorizer_gets_table, check_authorizer_isolated),
+    ("authorizer is given TABLE_NAME", _set(_env("AuthorizerFunction"), "TABLE_NAME", {"Ref": "GrantsTable"}), check_authorizer_isolated),
+    ("device-code may dynamodb:Scan", _append_action(_statement("DeviceCodeRole", "grants"), "dynamodb:Scan"), check_least_privilege),
+    ("device-callback loses dynamodb:UpdateItem", _set(_statement("DeviceCallbackRole", "grants"), "Action", ["dynamodb:GetItem"]), check_least_privilege),
+    (
+        "device-token DynamoDB on every table of the account",
+        _set(_statement("DeviceTokenRole", "grants"), "Resource", {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/x"}),
+        check_least_privilege,
+    ),
+    ("device-callback writes the authorizer's log group", _set(_statement("DeviceCallbackRole", "logs"), "Resource", {"Fn::GetAtt": ["AuthorizerLogGroup", "Arn"]}), check_least_privilege),
+    ("point-in-time recovery off", _set(lambda s: _table(s)["PointInTimeRecoverySpecification"], "PointInTimeRecoveryEnabled", False), check_table),
+    ("TTL on attribute ttl", _set(lambda s: _table(s)["TimeToLiveSpecification"], "AttributeName", "ttl"), check_table),
+    ("TTL disabled", _set(lambda s: _table(s)["TimeToLiveSpecification"], "Enabled", False), check_table),
+    ("server-side encryption off", _set(lambda s: _table(s)["SSESpecification"], "SSEEnabled", False), check_table),
+    ("provisioned billing", _set(_table, "BillingMode", "PROVISIONED"), check_table),
+    ("GET /me without the authorizer", _delete(lambda s: _body(s)["paths"]["/me"]["get"], "security"), check_routes),
+    ("new unprotected route GET /admin", _unprotected_route, check_routes),
+    ("authorizer cache disabled", _set(lambda s: _body(s)["components"]["securitySchemes"]["PortalAuthorizer"]["x-amazon-apigateway-authorizer"], "authorizerResultTtlInSeconds", 0), check_routes),
+    ("public route POST /device/token removed", _delete(lambda s: _body(s)["paths"], "/device/token"), check_routes),
+    ("device-code on x86_64", _set(_fn("DeviceCodeFunction"), "Architectures", ["x86_64"]), check_functions),
+    ("authorizer on provided.al2", _set(_fn("AuthorizerFunction"), "Runtime", "provided.al2"), check_functions),
+    ("Globals runtime provided.al2", _set(lambda s: s["Globals"]["Function"], "Runtime", "provided.al2"), check_functions),
+    ("device-verify text logs", _set(lambda s: _fn("DeviceVerifyFunction")(s)["LoggingConfig"], "LogFormat", "Text"), check_functions),
+    ("POST /device/token integration names a function that does not exist", _rename_integration, check_integrations_resolve),
+    ("no invoke permission for device-token", _delete(lambda s: s["Resources"], "DeviceTokenInvokePermission"), check_integrations_resolve),
+    ("device-token gets COGNITO_CLIENT_SECRET", _set(_env("DeviceTokenFunction"), "COGNITO_CLIENT_SECRET", "s3cr3t"), check_environment),
+    ("Portal CLI client with a secret", _set(_fn("PortalCliClient"), "GenerateSecret", True), check_environment),
+    (
+        "Portal CLI callback on another host",
+        _set(_fn("PortalCliClient"), "CallbackURLs", ["https://attacker.example/device/callback"]),
+        check_callback_matches_base_url,
+    ),
+]
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
+    start = time.monotonic()
+    results = Results()
+    for tool in (SAM, CFN_LINT):
+        if not os.access(tool, os.X_OK):
+            results.record(f"tool {tool.relative_to(ROOT)} installed", False, "missing: run `make install` (infra/local/install.sh)")
+            print(f"template: {results.passed} passed, {len(results.failed)} failed")
+            return 1
+
+    text = TEMPLATE.read_text()
+    work = Path(tempfile.mkdtemp(prefix="portal-auth-template-"))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)))
+
+    # The real template, through all three linters.
+    real_translated = work / "real.translated.json"
+    futures = {
+        f"sam validate --lint {TEMPLATE.name}": pool.submit(sam_validate, TEMPLATE),
+        f"cfn-lint {TEMPLATE.name}": pool.submit(cfn_lint, TEMPLATE),
+    }
+    cfn: dict | None = None
+    try:
+        cfn = translate(load_sam(text))
+        real_translated.write_text(json.dumps(cfn, indent=1))
+        futures["cfn-lint on the translated template"] = pool.submit(cfn_lint, real_translated)
+    except Exception:
+        results.record("translate template.yaml to CloudFormation (aws-sam-translator)", False, traceback.format_exc())
+
+    # Broken copies, for the linters.
+    sam_jobs, cfn_paths, translated_paths = {}, {}, {}
+    for i, m in enumerate(LINT_MUTATIONS):
+        d = work / f"mutation-{i}"
+        d.mkdir()
+        path = d / "template.yaml"
+        try:
+            path.write_text(m.edit(text))
+        except Exception as exc:
+            results.record(f"broken copy [{m.name}] could be made", False, str(exc))
+            continue
+        if "sam validate" in m.must_fail:
+            sam_jobs[i] = pool.submit(sam_validate, path)
+        cfn_paths[i] = path  # always linted, to report what the SAM-level lint sees
+        try:
+            broken = translate(load_sam(path.read_text()))
+            translated_paths[i] = d / "translated.json"
+            translated_paths[i].write_text(json.dumps(broken, indent=1))
+        except Exception as exc:  # the translator rejecting it counts as the check failing
+            translated_paths[i] = exc
+    cfn_batch = pool.submit(cfn_lint_many, list(cfn_paths.values()))
+    translated_batch = pool.submit(cfn_lint_many, [p for p in translated_paths.values() if isinstance(p, Path)])
+
+    # Security properties (in-process, while the linters run).
+    if cfn is not None:
+        for name, check in SECURITY_CHECKS.items():
+            try:
+                violations = check(cfn)
+            except Exception:
+                violations = [traceback.format_exc()]
+            results.record(f"security: {name}", not violations, "\n".join(violations))
+        try:
+            violations = check_operations(cfn)
+        except Exception:
+            violations = [traceback.format_exc()]
+        results.record("operations: 5xx/throttle alarms for API and functions, SNS option, outputs", not violations, "\n".join(violations))
+        try:
+            violations = check_samconfig()
+        except Exception:
+            violations = [traceback.format_exc()]
+        results.record("samconfig.toml: rust-cargolambda beta flag, no SAM build cache", not violations, "\n".join(violations))
+
+        sam_doc = load_sam(text)
+        for name, mutate, check in SECURITY_MUTATIONS:
+            label = f"security check notices: {name}"
+            try:
+                broken_sam = copy.deepcopy(sam_doc)
+                mutate(broken_sam)
+                violations = check(translate(broken_sam))
+            except Exception:
+                results.record(label, False, "the mutation or translation failed:\n" + traceback.format_exc())
+                continue
+            results.record(label, bool(violations), violations[0] if violations else f"{check.__name__} saw nothing wrong")
+
+    # Linter results.
+    for name, fut in futures.items():
+        rc, out = fut.result()
+        results.record(name, rc == 0, out if rc != 0 else "")
+    try:
+        cfn_matches = cfn_batch.result()
+        translated_matches = translated_batch.result()
+    except Exception:
+        results.record("cfn-lint on the broken copies ran", False, traceback.format_exc())
+        cfn_matches, translated_matches = {}, {}
+    for i, m in enumerate(LINT_MUTATIONS):
+        if i not in cfn_paths:
+            continue
+        seen: dict[str, str] = {}
+        if i in sam_jobs:
+            rc, out = sam_jobs[i].result()
+            seen["sam validate"] = f"exit {rc}" if rc != 0 else ""
+        found = cfn_matches.get(cfn_paths[i], [])
+        seen["cfn-lint"] = found[0] if found else ""
+        t = translated_paths[i]
+        if isinstance(t, Exception):
+            seen["translated"] = f"translator rejected it: {str(t).splitlines()[0][:160]}"
+        else:
+            found = translated_matches.get(t, [])
+            seen["translated"] = found[0] if found else ""
+        for check in ("sam validate", "cfn-lint", "translated"):
+            if check in m.must_fail:
+                results.record(
+                    f"broken copy fails {check}: {m.name}",
+                    bool(seen.get(check)),
+                    seen.get(check) or f"{check} accepted the broken template",
+                )
+        missed = [c for c in ("cfn-lint",) if c not in m.must_fail and not seen.get(c)]
+        if missed:
+            print(f"      (not caught by {', '.join(missed)} on the SAM template: {m.name})", flush=True)
+
+    pool.shutdown()
+    elapsed = time.monotonic() - start
+    print(f"template: {results.passed} passed, {len(results.failed)} failed ({elapsed:.0f} s)")
+    if results.failed:
+        print("failed: " + "; ".join(results.failed))
+        print(f"(broken copies and translated templates kept in {work})")
+        return 1
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
