@@ -16,8 +16,10 @@ dev: install
 	@infra/local/dev.sh
 
 ## test: fmt, clippy, the template's offline checks and every test, beside fresh emulators
+## (the binaries are built first: the end-to-end tests run them behind cargo lambda watch)
 test: install lint
 	infra/deploy/check.sh
+	cargo build --workspace --bins
 	infra/local/test-stack.sh -- cargo test --workspace --all-targets --no-fail-fast
 
 lint:

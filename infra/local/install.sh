@@ -29,3 +29,12 @@ if [ ! -f "$nstamp" ]; then
   (cd infra/local && npm ci --no-audit --no-fund --loglevel=error)
   touch "$nstamp"
 fi
+
+# Debian's Chromium and ChromeDriver for the browser end-to-end tests (no browser downloads).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  log "installing Debian's chromium and chromium-driver"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium chromium-driver
+fi

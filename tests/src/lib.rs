@@ -12,8 +12,11 @@
 pub mod app;
 pub mod authorizer_support;
 pub mod browser;
+pub mod chrome;
 pub mod cognito;
 pub mod dynamodb;
+pub mod recorder;
+pub mod stack;
 
 /// Where an emulator listens, from the variable `make test` exports.
 pub fn emulator_endpoint(var: &str) -> String {

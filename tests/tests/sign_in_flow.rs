@@ -350,3 +350,91 @@ async fn pages_carry_the_security_headers_and_work_without_javascript() {
     assert!(!html.contains("<script"));
     assert!(html.contains("autocomplete=\"off\""));
 }
+
+#[tokio::test]
+async fn a_confidential_clients_exchange_carries_its_secret_pkce_and_redirect_uri() {
+    use base64::Engine;
+    use portal_auth_tests::app::with_header;
+    use portal_auth_tests::recorder::Recorder;
+
+    let app = spawn_app().await;
+    let id = app.pool.confidential_client_id.clone();
+    let secret = app.pool.confidential_client_secret.clone();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    );
+    let code_req = with_header(
+        form_post("/prod/device/code", "scope=openid"),
+        "authorization",
+        &basic,
+    );
+    let a = app.call_device_code(code_req).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let device_code = a.body["device_code"].as_str().unwrap().to_owned();
+    let mut browser = Browser::default();
+    let callback =
+        approve_and_sign_in(&app, &mut browser, a.body["user_code"].as_str().unwrap()).await;
+    assert_eq!(browser.follow_callback(&app, &callback).await.status, 200);
+    let cognito_code = callback
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Cognito's token endpoint, recorded: cognito-local would not check the secret.
+    let recorder = Recorder::start(
+        200,
+        r#"{"access_token":"a.b.c","id_token":"d.e.f","refresh_token":"r","token_type":"Bearer","expires_in":3600}"#,
+    )
+    .await;
+    let mut config = app.deps.config.clone();
+    config.cognito_domain = recorder.url.clone();
+    let (dynamodb, _) = portal_auth_tests::dynamodb::counting_client();
+    let deps = Deps::new(
+        config,
+        dynamodb,
+        app.pool.client.clone(),
+        Arc::new(app.clock.clone()) as Arc<dyn Clock>,
+    );
+    app.advance_secs(5);
+    let poll = format!("grant_type={DEVICE_CODE_GRANT}&device_code={device_code}");
+    let req = with_header(
+        form_post("/prod/device/token", &poll),
+        "authorization",
+        &basic,
+    );
+    let tokens = answer_of(device_token::handle(&deps, req).await).await;
+    assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+    assert_eq!(tokens.body["scope"], "openid");
+
+    let sent = recorder.received();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].head.starts_with("POST /oauth2/token "),
+        "{}",
+        sent[0].head
+    );
+    assert_eq!(
+        sent[0].header("authorization").as_deref(),
+        Some(basic.as_str())
+    );
+    let form = sent[0].form();
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("grant_type"), Some("authorization_code"));
+    assert_eq!(get("client_id"), Some(id.as_str()));
+    assert_eq!(get("code"), Some(cognito_code.as_str()));
+    assert_eq!(
+        get("redirect_uri"),
+        Some("https://portal.test/prod/device/callback")
+    );
+    assert_eq!(get("code_verifier").map(str::len), Some(43));
+    assert_eq!(
+        get("client_secret"),
+        None,
+        "the secret travels in the header only"
+    );
+}

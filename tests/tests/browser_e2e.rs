@@ -1,0 +1,179 @@
+//! End to end, as a person and a device would do it: `cargo lambda watch` in front of the real
+//! function binaries, moto, cognito-local's hosted UI, and headless Chromium clicking through
+//! the pages. Screenshots of every page land in `test-output/<test>/`.
+
+use fantoccini::Locator;
+use portal_auth_tests::browser::claims;
+use portal_auth_tests::chrome::Chrome;
+use portal_auth_tests::cognito::{DEMO_PASSWORD, DEMO_USERNAME};
+use portal_auth_tests::stack::{LocalStack, output_dir};
+use serde_json::Value;
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+async fn request_code(http: &reqwest::Client, stack: &LocalStack) -> Value {
+    let response = http
+        .post(format!("{}/device/code", stack.base_url))
+        .form(&[("client_id", stack.pool.public_client_id.as_str())])
+        .send()
+        .await
+        .expect("device code request");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("JSON")
+}
+
+async fn poll(http: &reqwest::Client, stack: &LocalStack, device_code: &str) -> (u16, Value) {
+    let response = http
+        .post(format!("{}/device/token", stack.base_url))
+        .form(&[
+            ("grant_type", DEVICE_GRANT),
+            ("client_id", stack.pool.public_client_id.as_str()),
+            ("device_code", device_code),
+        ])
+        .send()
+        .await
+        .expect("poll");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
+async fn page_text(chrome: &Chrome) -> String {
+    chrome
+        .client
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test]
+async fn a_person_approves_in_chromium_and_the_device_receives_tokens() {
+    let shots = output_dir("browser_approve");
+    let stack = LocalStack::start("browser_approve").await;
+    let http = reqwest::Client::new();
+    let code = request_code(&http, &stack).await;
+    let user_code = code["user_code"].as_str().unwrap();
+    let chrome = Chrome::start(&shots).await;
+
+    chrome
+        .client
+        .goto(code["verification_uri_complete"].as_str().unwrap())
+        .await
+        .unwrap();
+    let confirm = page_text(&chrome).await;
+    assert!(confirm.contains("Portal CLI"), "{confirm}");
+    assert!(confirm.contains(user_code), "{confirm}");
+    chrome.screenshot("1-confirm").await;
+
+    chrome
+        .client
+        .find(Locator::Css("button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let username = chrome
+        .wait_for(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+    chrome.screenshot("2-cognito-sign-in").await;
+    username.send_keys(DEMO_USERNAME).await.unwrap();
+    chrome
+        .client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    chrome
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    chrome
+        .wait_for(Locator::XPath("//h1[contains(., 'Device signed in')]"))
+        .await
+        .unwrap();
+    chrome.screenshot("3-signed-in").await;
+    assert!(
+        chrome
+            .client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&format!("{}/device/callback", stack.base_url))
+    );
+
+    let (status, tokens) = poll(&http, &stack, code["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["username"], DEMO_USERNAME);
+    assert_eq!(access["client_id"], stack.pool.public_client_id);
+    chrome.close().await;
+}
+
+#[tokio::test]
+async fn a_person_types_the_code_and_denies_in_chromium() {
+    let shots = output_dir("browser_deny");
+    let stack = LocalStack::start("browser_deny").await;
+    let http = reqwest::Client::new();
+    let code = request_code(&http, &stack).await;
+    let chrome = Chrome::start(&shots).await;
+
+    chrome
+        .client
+        .goto(code["verification_uri"].as_str().unwrap())
+        .await
+        .unwrap();
+    chrome.screenshot("1-code-entry").await;
+    let typed = code["user_code"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .replace('-', " ");
+    chrome
+        .client
+        .find(Locator::Id("user_code"))
+        .await
+        .unwrap()
+        .send_keys(&typed)
+        .await
+        .unwrap();
+    chrome
+        .client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let deny = chrome
+        .wait_for(Locator::Css("button[value=deny]"))
+        .await
+        .unwrap();
+    chrome.screenshot("2-confirm").await;
+    deny.click().await.unwrap();
+    chrome
+        .wait_for(Locator::XPath("//h1[contains(., 'Device denied')]"))
+        .await
+        .unwrap();
+    chrome.screenshot("3-denied").await;
+
+    let (status, answer) = poll(&http, &stack, code["device_code"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("access_denied")),
+        "{answer}"
+    );
+    chrome.close().await;
+}
