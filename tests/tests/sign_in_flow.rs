@@ -438,3 +438,71 @@ async fn a_confidential_clients_exchange_carries_its_secret_pkce_and_redirect_ur
         "the secret travels in the header only"
     );
 }
+
+#[tokio::test]
+async fn cognitos_invalid_grant_ends_the_grant_and_refresh_carries_the_secret() {
+    use portal_auth_tests::recorder::Recorder;
+
+    let app = spawn_app().await;
+    let (device_code, user_code) = new_device(&app).await;
+    let mut browser = Browser::default();
+    let callback = approve_and_sign_in(&app, &mut browser, &user_code).await;
+    assert_eq!(browser.follow_callback(&app, &callback).await.status, 200);
+
+    let refusing = Recorder::start(400, r#"{"error":"invalid_grant"}"#).await;
+    let mut config = app.deps.config.clone();
+    config.cognito_domain = refusing.url.clone();
+    let (dynamodb, _) = portal_auth_tests::dynamodb::counting_client();
+    let deps = Deps::new(
+        config,
+        dynamodb,
+        app.pool.client.clone(),
+        Arc::new(app.clock.clone()) as Arc<dyn Clock>,
+    );
+    app.advance_secs(5);
+    let poll = format!(
+        "grant_type={DEVICE_CODE_GRANT}&client_id={}&device_code={device_code}",
+        app.pool.public_client_id
+    );
+    let a =
+        answer_of(device_token::handle(&deps, form_post("/prod/device/token", &poll)).await).await;
+    assert_eq!(
+        (a.status, a.error()),
+        (400, "expired_token"),
+        "{:?}",
+        a.body
+    );
+    // Failed for good: even with Cognito healthy again, the grant yields nothing.
+    app.advance_secs(5);
+    assert_eq!(
+        app.poll(&app.pool.public_client_id, &device_code)
+            .await
+            .error(),
+        "expired_token"
+    );
+
+    // A confidential client's refresh goes to Cognito with its secret, by HTTP Basic.
+    let id = app.pool.confidential_client_id.clone();
+    let secret = app.pool.confidential_client_secret.clone();
+    let refresh =
+        format!("grant_type=refresh_token&client_id={id}&client_secret={secret}&refresh_token=rt");
+    let a = answer_of(device_token::handle(&deps, form_post("/prod/device/token", &refresh)).await)
+        .await;
+    assert_eq!(
+        (a.status, a.error()),
+        (400, "invalid_grant"),
+        "{:?}",
+        a.body
+    );
+    let sent = refusing.received();
+    let last = sent.last().expect("a refresh request");
+    assert!(
+        last.header("authorization")
+            .is_some_and(|h| h.starts_with("Basic "))
+    );
+    assert!(
+        last.form()
+            .contains(&("grant_type".into(), "refresh_token".into()))
+    );
+    assert!(last.form().contains(&("refresh_token".into(), "rt".into())));
+}
