@@ -115,6 +115,15 @@ pub fn form_post(path: &str, form: &str) -> Request {
     )
 }
 
+/// `http://127.0.0.1:<port>` where nothing listens (bound, then released).
+pub fn closed_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    format!("http://127.0.0.1:{port}")
+}
+
 pub fn with_header(mut req: Request, name: &'static str, value: &str) -> Request {
     req.headers_mut()
         .insert(name, value.parse().expect("header value"));
@@ -190,6 +199,31 @@ impl TestApp {
             .await
             .expect("get")
             .expect("grant")
+    }
+
+    /// The same app (table, pool, clock) with Cognito's hosted UI and token endpoint at `url`
+    /// instead: a recording stand-in, or a closed port.
+    pub fn with_cognito_domain(&self, url: &str) -> Deps {
+        let mut config = self.deps.config.clone();
+        config.cognito_domain = url.to_owned();
+        let (dynamodb, _) = counting_client();
+        Deps::new(
+            config,
+            dynamodb,
+            self.pool.client.clone(),
+            Arc::new(self.clock.clone()) as Arc<dyn Clock>,
+        )
+    }
+
+    /// The same app with DynamoDB at `url` instead (a closed port, to play an outage).
+    pub fn with_dynamodb_at(&self, url: &str) -> Deps {
+        let dynamodb = aws_sdk_dynamodb::Client::new(&crate::sdk_config(url));
+        Deps::new(
+            self.deps.config.clone(),
+            dynamodb,
+            self.pool.client.clone(),
+            Arc::new(self.clock.clone()) as Arc<dyn Clock>,
+        )
     }
 
     pub fn advance_secs(&self, secs: u64) {

@@ -1,17 +1,7 @@
 //! DynamoDB failing mid-request: the device is answered in the protocol's terms, and nothing
 //! is lost or changed.
 
-use std::sync::Arc;
-
-use portal_auth_device::Deps;
-use portal_auth_domain::Clock;
-use portal_auth_tests::app::{DEVICE_CODE_GRANT, answer_of, form_post, spawn_app};
-
-/// A port nothing listens on: bound, then released.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
+use portal_auth_tests::app::{DEVICE_CODE_GRANT, answer_of, closed_url, form_post, spawn_app};
 
 #[tokio::test]
 async fn dynamodb_down_means_slow_down_for_a_poll_and_503_for_a_new_code_and_no_change() {
@@ -20,16 +10,7 @@ async fn dynamodb_down_means_slow_down_for_a_poll_and_503_for_a_new_code_and_no_
         .as_str()
         .unwrap()
         .to_owned();
-    let broken_dynamodb = aws_sdk_dynamodb::Client::new(&portal_auth_tests::sdk_config(&format!(
-        "http://127.0.0.1:{}",
-        closed_port()
-    )));
-    let broken = Deps::new(
-        app.deps.config.clone(),
-        broken_dynamodb,
-        app.pool.client.clone(),
-        Arc::new(app.clock.clone()) as Arc<dyn Clock>,
-    );
+    let broken = app.with_dynamodb_at(&closed_url());
     app.advance_secs(5);
     let client_id = &app.pool.public_client_id;
     let poll = format!("grant_type={DEVICE_CODE_GRANT}&client_id={client_id}&device_code={code}");

@@ -2,10 +2,7 @@
 //! hosted UI: verification page, approve with PKCE and a browser-bound callback, deny, the
 //! exchange at poll, refresh, and the ways each can be attacked or fail.
 
-use std::sync::Arc;
-
-use portal_auth_device::Deps;
-use portal_auth_domain::{Clock, GrantStatus};
+use portal_auth_domain::GrantStatus;
 use portal_auth_tests::app::{DEVICE_CODE_GRANT, TestApp, answer_of, form_post, spawn_app};
 use portal_auth_tests::browser::{Browser, claims, hidden_field};
 use portal_auth_tests::cognito::DEMO_USERNAME;
@@ -269,20 +266,7 @@ async fn cognito_down_at_exchange_is_slow_down_and_tokens_once_it_is_back() {
     let callback = approve_and_sign_in(&app, &mut browser, &user_code).await;
     assert_eq!(browser.follow_callback(&app, &callback).await.status, 200);
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut config = app.deps.config.clone();
-    config.cognito_domain = format!("http://127.0.0.1:{closed}");
-    let (dynamodb, _) = portal_auth_tests::dynamodb::counting_client();
-    let cognito_down = Deps::new(
-        config,
-        dynamodb,
-        app.pool.client.clone(),
-        Arc::new(app.clock.clone()) as Arc<dyn Clock>,
-    );
+    let cognito_down = app.with_cognito_domain(&portal_auth_tests::app::closed_url());
     app.advance_secs(5);
     let poll = format!(
         "grant_type={DEVICE_CODE_GRANT}&client_id={}&device_code={device_code}",
@@ -391,15 +375,7 @@ async fn a_confidential_clients_exchange_carries_its_secret_pkce_and_redirect_ur
         r#"{"access_token":"a.b.c","id_token":"d.e.f","refresh_token":"r","token_type":"Bearer","expires_in":3600}"#,
     )
     .await;
-    let mut config = app.deps.config.clone();
-    config.cognito_domain = recorder.url.clone();
-    let (dynamodb, _) = portal_auth_tests::dynamodb::counting_client();
-    let deps = Deps::new(
-        config,
-        dynamodb,
-        app.pool.client.clone(),
-        Arc::new(app.clock.clone()) as Arc<dyn Clock>,
-    );
+    let deps = app.with_cognito_domain(&recorder.url);
     app.advance_secs(5);
     let poll = format!("grant_type={DEVICE_CODE_GRANT}&device_code={device_code}");
     let req = with_header(
@@ -450,15 +426,7 @@ async fn cognitos_invalid_grant_ends_the_grant_and_refresh_carries_the_secret() 
     assert_eq!(browser.follow_callback(&app, &callback).await.status, 200);
 
     let refusing = Recorder::start(400, r#"{"error":"invalid_grant"}"#).await;
-    let mut config = app.deps.config.clone();
-    config.cognito_domain = refusing.url.clone();
-    let (dynamodb, _) = portal_auth_tests::dynamodb::counting_client();
-    let deps = Deps::new(
-        config,
-        dynamodb,
-        app.pool.client.clone(),
-        Arc::new(app.clock.clone()) as Arc<dyn Clock>,
-    );
+    let deps = app.with_cognito_domain(&refusing.url);
     app.advance_secs(5);
     let poll = format!(
         "grant_type={DEVICE_CODE_GRANT}&client_id={}&device_code={device_code}",

@@ -1,18 +1,3 @@
-//! Lambda entry point of `device-token`: configuration and clients once, then requests.
+//! Lambda entry point of `device-token`: wiring only (see `portal_auth_device::lambda_main`).
 
-use std::sync::Arc;
-
-use lambda_http::{Error, service_fn};
-use portal_auth_device::Deps;
-use portal_auth_runtime::Env;
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    portal_auth_runtime::logging::init();
-    let deps = Arc::new(Deps::from_env(&Env::from_process()).await?);
-    lambda_http::run(service_fn(move |req| {
-        let deps = deps.clone();
-        async move { Ok::<_, Error>(device_token::handle(&deps, req).await) }
-    }))
-    .await
-}
+portal_auth_device::lambda_main!(device_token::handle);

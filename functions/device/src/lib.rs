@@ -20,6 +20,8 @@ use portal_auth_runtime::{ConfigError, Env};
 
 pub use clients::{AppClient, AppClients};
 pub use config::DeviceConfig;
+#[doc(hidden)]
+pub use portal_auth_runtime;
 pub use store::GrantStore;
 pub use token_client::TokenClient;
 
@@ -65,4 +67,23 @@ impl Deps {
             Arc::new(SystemClock),
         ))
     }
+}
+
+/// The `main` of a device-flow function: JSON logs, configuration and clients once (a bad
+/// variable fails the cold start, naming it), then every request to `$handle(&deps, request)`.
+#[macro_export]
+macro_rules! lambda_main {
+    ($handle:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_http::Error> {
+            $crate::portal_auth_runtime::logging::init();
+            let env = $crate::portal_auth_runtime::Env::from_process();
+            let deps = std::sync::Arc::new($crate::Deps::from_env(&env).await?);
+            lambda_http::run(lambda_http::service_fn(move |req| {
+                let deps = deps.clone();
+                async move { Ok::<_, lambda_http::Error>($handle(&deps, req).await) }
+            }))
+            .await
+        }
+    };
 }

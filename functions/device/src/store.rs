@@ -291,17 +291,9 @@ impl GrantStore {
             .set_expression_attribute_values(Some(e.values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(StoreError::sdk("UpdateItem", err)),
-        }
+        conditional(result, "UpdateItem", |e| {
+            e.is_conditional_check_failed_exception()
+        })
     }
 
     /// The person's decision on the confirmation page: `change` on the grant and the user
@@ -334,17 +326,9 @@ impl GrantStore {
             .transact_items(TransactWriteItem::builder().delete(delete).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(StoreError::sdk("TransactWriteItems", err)),
-        }
+        conditional(result, "TransactWriteItems", |e| {
+            e.is_transaction_canceled_exception()
+        })
     }
 
     /// What the confirmation page needs, in one `BatchGetItem`: the live entry of a user code
@@ -421,6 +405,24 @@ impl GrantStore {
             Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
             _ => Err(StoreError::Malformed("failure count".into())),
         }
+    }
+}
+
+/// A conditional write's outcome: `Ok(true)` when it went through, `Ok(false)` when its
+/// condition failed (`lost` recognises that error), an error otherwise.
+fn conditional<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    op: &'static str,
+    lost: impl Fn(&E) -> bool,
+) -> Result<bool, StoreError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if err.as_service_error().is_some_and(&lost) => Ok(false),
+        Err(err) => Err(StoreError::sdk(op, err)),
     }
 }
 
@@ -511,10 +513,10 @@ fn failures_pk(ip: &str, window: u64, now: Millis) -> String {
     format!("verify_failures#{ip}#{}", (now / 1000) / window.max(1))
 }
 
-fn user_code_item(g: &Grant) -> Item {
+/// What the grant and its user code's item both carry: the immutable facts the confirmation
+/// page shows.
+fn shared_attributes(g: &Grant) -> Item {
     let mut item = Item::from([
-        ("pk".to_owned(), s(user_code_pk(&g.user_code))),
-        ("grant_pk".to_owned(), s(grant_pk(&g.device_code_hash))),
         ("client_id".to_owned(), s(&g.client_id)),
         ("scope".to_owned(), s(g.scope.to_string())),
         ("created_at".to_owned(), n(g.created_at)),
@@ -529,6 +531,13 @@ fn user_code_item(g: &Grant) -> Item {
     item
 }
 
+fn user_code_item(g: &Grant) -> Item {
+    let mut item = shared_attributes(g);
+    item.insert("pk".to_owned(), s(user_code_pk(&g.user_code)));
+    item.insert("grant_pk".to_owned(), s(grant_pk(&g.device_code_hash)));
+    item
+}
+
 fn parse_user_code_item(item: &Item) -> Result<UserCodeEntry, StoreError> {
     let a = Attributes(item);
     Ok(UserCodeEntry {
@@ -537,11 +546,7 @@ fn parse_user_code_item(item: &Item) -> Result<UserCodeEntry, StoreError> {
             .strip_prefix("user_code#")
             .and_then(UserCode::parse)
             .ok_or_else(|| a.malformed("pk"))?,
-        grant: a
-            .text("grant_pk")?
-            .strip_prefix("grant#")
-            .and_then(DeviceCodeHash::from_stored)
-            .ok_or_else(|| a.malformed("grant_pk"))?,
+        grant: a.grant_key("grant_pk")?,
         client_id: a.text("client_id")?.to_owned(),
         scope: Scopes::parse(a.text("scope")?).ok_or_else(|| a.malformed("scope"))?,
         created_at: a.number("created_at")?,
@@ -573,6 +578,14 @@ impl Attributes<'_> {
         }
     }
 
+    /// A grant's key (`grant#<hash>`), as the hash it names.
+    fn grant_key(&self, name: &str) -> Result<DeviceCodeHash, StoreError> {
+        self.text(name)?
+            .strip_prefix("grant#")
+            .and_then(DeviceCodeHash::from_stored)
+            .ok_or_else(|| self.malformed(name))
+    }
+
     fn optional(&self, name: &str) -> Option<String> {
         match self.0.get(name) {
             Some(AttributeValue::S(v)) => Some(v.clone()),
@@ -582,34 +595,21 @@ impl Attributes<'_> {
 }
 
 fn grant_item(g: &Grant) -> Item {
-    let mut item = Item::from([
+    let mut item = shared_attributes(g);
+    item.extend([
         ("pk".to_owned(), s(grant_pk(&g.device_code_hash))),
-        ("client_id".to_owned(), s(&g.client_id)),
-        ("scope".to_owned(), s(g.scope.to_string())),
         ("user_code".to_owned(), s(g.user_code.normalized())),
         ("status".to_owned(), s(g.status.as_str())),
-        ("created_at".to_owned(), n(g.created_at)),
-        ("expires_at".to_owned(), n(g.expires_at)),
         ("interval_ms".to_owned(), n(g.interval_ms)),
         ("next_poll_at".to_owned(), n(g.next_poll_at)),
     ]);
-    if let Some(ip) = &g.device_ip {
-        item.insert("device_ip".to_owned(), s(ip));
-    }
-    if let Some(ua) = &g.device_user_agent {
-        item.insert("device_user_agent".to_owned(), s(ua));
-    }
     item
 }
 
 fn parse_grant(item: &Item) -> Result<Grant, StoreError> {
     let a = Attributes(item);
     Ok(Grant {
-        device_code_hash: a
-            .text("pk")?
-            .strip_prefix("grant#")
-            .and_then(DeviceCodeHash::from_stored)
-            .ok_or_else(|| a.malformed("pk"))?,
+        device_code_hash: a.grant_key("pk")?,
         user_code: UserCode::parse(a.text("user_code")?).ok_or_else(|| a.malformed("user_code"))?,
         client_id: a.text("client_id")?.to_owned(),
         scope: Scopes::parse(a.text("scope")?).ok_or_else(|| a.malformed("scope"))?,
