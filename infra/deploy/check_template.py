@@ -67,16 +67,19 @@ PUBLIC_ROUTES = {
 # The sample protected portal route; there must be at least this one behind the authorizer.
 SAMPLE_PROTECTED_ROUTE = ("GET", "/me")
 
-# The DynamoDB item actions each function performs (GetItem/PutItem/UpdateItem/
-# TransactWriteItems by key, never Scan or Query). TransactWriteItems is not an IAM action: a
-# transaction is authorised by the item actions inside it (Put, Update, ConditionCheck).
+# The DynamoDB actions each function's code performs, by key, never Scan or Query
+# (check_iam_matches_code re-derives them from the Rust sources). TransactWriteItems is not an
+# IAM action: a transaction is authorised by the item actions inside it.
 EXPECTED_DYNAMODB = {
-    "device-code": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"},
-    "device-token": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
-    "device-verify": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
-    "device-callback": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    "device-code": {"dynamodb:PutItem"},  # create: TransactWriteItems(Put grant, Put user code)
+    "device-token": {"dynamodb:UpdateItem"},  # poll, slow_down, transition
+    # look_up_user_code: BatchGetItem; count_failure: UpdateItem; decide: TransactWriteItems(Update, Delete)
+    "device-verify": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    "device-callback": {"dynamodb:UpdateItem"},  # transition
     "authorizer": set(),
 }
+# The functions that call DescribeUserPoolClient (through AppClients).
+COGNITO_FUNCTIONS = {"device-code", "device-token", "device-verify"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 COGNITO_ACTIONS = {"cognito-idp:DescribeUserPoolClient"}
 
@@ -363,9 +366,9 @@ def function_actions(cfn: dict, binary: str) -> tuple[dict[str, list[Any]], list
 
 
 def check_least_privilege(cfn: dict) -> list[str]:
-    """Each function: exactly its DynamoDB item actions on the grants table only, Cognito
-    DescribeUserPoolClient on the one pool only (device functions), its own log group only, and
-    nothing else. One role per function."""
+    """Each function: exactly its DynamoDB actions on the grants table only, Cognito
+    DescribeUserPoolClient on the one pool only (the functions that describe app clients), its
+    own log group only, and nothing else. One role per function."""
     out = []
     tables = resources(cfn, "AWS::DynamoDB::Table")
     if len(tables) != 1:
@@ -394,7 +397,7 @@ def check_least_privilege(cfn: dict) -> list[str]:
                     out.append(f"{binary}: {action} on {json.dumps(res)}, not only the grants table")
 
         cognito = {a for a in granted if a.lower().startswith("cognito-idp:")}
-        expected_cognito = COGNITO_ACTIONS if binary in DEVICE_FUNCTIONS else set()
+        expected_cognito = COGNITO_ACTIONS if binary in COGNITO_FUNCTIONS else set()
         if cognito != expected_cognito:
             out.append(f"{binary}: unexpected Cognito actions {sorted(cognito)}, expected {sorted(expected_cognito)}")
         for action in cognito:
@@ -638,6 +641,117 @@ def check_callback_matches_base_url(cfn: dict) -> list[str]:
     want = {"Fn::Sub": ["${Base}/device/callback", {"Base": bases[0]}]}
     if callbacks != [want]:
         out.append(f"Portal CLI callback URLs {json.dumps(callbacks)} are not PUBLIC_BASE_URL + /device/callback")
+    return out
+
+
+# --------------------------------------------------------------------------- IAM vs the code
+# Least privilege means the actions the code performs, no more and no fewer: a missing one is
+# an AccessDenied in production that no offline test would see. The Rust sources are read (not
+# built): GrantStore's methods in functions/device/src/store.rs and the SDK operations each
+# reaches, then the `store.<method>(` calls of each function crate.
+
+SDK_CALLS = {
+    r"\.get_item\(\)": "dynamodb:GetItem",
+    r"\.put_item\(\)": "dynamodb:PutItem",
+    r"\.update_item\(\)": "dynamodb:UpdateItem",
+    r"\.delete_item\(\)": "dynamodb:DeleteItem",
+    r"\.batch_get_item\(\)": "dynamodb:BatchGetItem",
+    r"\.batch_write_item\(\)": "dynamodb:BatchWriteItem",
+    r"\.transact_get_items\(\)": "dynamodb:GetItem",
+    r"\.query\(\)": "dynamodb:Query",
+    r"\.scan\(\)": "dynamodb:Scan",
+    # The items of a TransactWriteItems.
+    r"\bPut::builder\(\)": "dynamodb:PutItem",
+    r"\bUpdate::builder\(\)": "dynamodb:UpdateItem",
+    r"\bDelete::builder\(\)": "dynamodb:DeleteItem",
+    r"\bConditionCheck::builder\(\)": "dynamodb:ConditionCheckItem",
+}
+STORE = "functions/device/src/store.rs"
+
+
+def _strip_comments(rust: str) -> str:
+    return re.sub(r"//[^\n]*", "", rust)
+
+
+def derive_permissions(sources: dict[str, str]) -> tuple[dict[str, set[str]], list[str]]:
+    """From {repo-relative path: Rust source}: each device function's DynamoDB actions, with
+    "cognito-idp:DescribeUserPoolClient" added when it uses the AppClients; and problems that
+    make the derivation untrustworthy."""
+    problems: list[str] = []
+    store = _strip_comments(sources.get(STORE, ""))
+    if not store:
+        return {}, [f"{STORE} not found"]
+    # Method bodies: from one `fn name(` to the next.
+    heads = list(re.finditer(r"\bfn\s+(\w+)\s*[<(]", store))
+    bodies = {m.group(1): store[m.start() : (heads[i + 1].start() if i + 1 < len(heads) else len(store))] for i, m in enumerate(heads)}
+    direct = {name: {a for pattern, a in SDK_CALLS.items() if re.search(pattern, body)} for name, body in bodies.items()}
+    calls = {name: set(re.findall(r"\bself\s*\.\s*(\w+)\s*\(", body)) & set(bodies) for name, body in bodies.items()}
+
+    def reach(name: str, seen: frozenset = frozenset()) -> set[str]:
+        if name in seen:
+            return set()
+        return direct.get(name, set()).union(*(reach(c, seen | {name}) for c in calls.get(name, ())))
+
+    public = set(re.findall(r"\bpub\s+async\s+fn\s+(\w+)", store))
+    derived: dict[str, set[str]] = {}
+    for binary in DEVICE_FUNCTIONS:
+        code = "\n".join(_strip_comments(t) for p, t in sources.items() if p.startswith(f"functions/{binary}/"))
+        if not code:
+            problems.append(f"no Rust sources under functions/{binary}/")
+            continue
+        used = set(re.findall(r"\bstore\s*\.\s*(\w+)\s*\(", code))
+        unknown = used - public
+        if unknown:
+            problems.append(f"{binary} calls store methods not found in {STORE}: {sorted(unknown)}")
+        actions = set().union(*(reach(m) for m in used & public)) if used else set()
+        if re.search(r"\bclients\b", code):
+            actions |= COGNITO_ACTIONS
+        derived[binary] = actions
+    # DynamoDB calls anywhere else cannot be attributed to a function: refuse to guess. (Only
+    # files that name the SDK count: `.query()` is also how a URI gives its query string.)
+    for path, text in sources.items():
+        if path == STORE:
+            continue
+        text = _strip_comments(text)
+        stray = [a for pattern, a in SDK_CALLS.items() if re.search(pattern, text)]
+        if stray and "aws_sdk_dynamodb" in text:
+            problems.append(f"{path} calls DynamoDB outside GrantStore ({sorted(set(stray))}); attribute it in check_template.py")
+        if path.startswith("functions/device/") and re.search(r"\bstore\s*\.\s*\w+\s*\(", text):
+            problems.append(f"{path} calls the store on behalf of the functions; attribute it in check_template.py")
+    return derived, problems
+
+
+def rust_sources() -> dict[str, str]:
+    return {
+        str(p.relative_to(ROOT)): p.read_text()
+        for crate in ["device", *DEVICE_FUNCTIONS, "authorizer"]
+        for p in sorted((ROOT / "functions" / crate / "src").rglob("*.rs"))
+    }
+
+
+def check_iam_matches_code(sources: dict[str, str]) -> list[str]:
+    """The DynamoDB actions and the Cognito use the template grants (EXPECTED_DYNAMODB,
+    COGNITO_FUNCTIONS, asserted against the template by check_least_privilege) are exactly what
+    the Rust code performs; the authorizer links no DynamoDB SDK and makes no DynamoDB call."""
+    derived, out = derive_permissions(sources)
+    for binary, actions in derived.items():
+        want = EXPECTED_DYNAMODB[binary] | (COGNITO_ACTIONS if binary in COGNITO_FUNCTIONS else set())
+        if actions != want:
+            missing, extra = sorted(actions - want), sorted(want - actions)
+            out.append(
+                f"{binary}: the code performs {sorted(actions)}; the template grants {sorted(want)}"
+                + (f" (missing {missing}: AccessDenied in production)" if missing else "")
+                + (f" (unused {extra})" if extra else "")
+                + "; update its role in template.yaml and EXPECTED_DYNAMODB / COGNITO_FUNCTIONS"
+            )
+        if {"dynamodb:Scan", "dynamodb:Query"} & actions:
+            out.append(f"{binary}: the code scans or queries the table (the design is key lookups only)")
+    manifest = (ROOT / "functions/authorizer/Cargo.toml").read_text() if "authorizer" in FUNCTIONS else ""
+    if "aws-sdk-dynamodb" in manifest or "portal-auth-device" in manifest:
+        out.append("functions/authorizer/Cargo.toml links the DynamoDB SDK (directly or through portal-auth-device)")
+    for path, text in sources.items():
+        if path.startswith("functions/authorizer/") and "aws_sdk_dynamodb" in text:
+            out.append(f"{path} uses aws_sdk_dynamodb")
     return out
 
 
@@ -918,6 +1032,60 @@ SECURITY_MUTATIONS: list[tuple[str, Callable[[dict], None], Callable[[dict], lis
 ]
 
 
+def _source_edit(path: str, old: str, new: str) -> Callable[[dict[str, str]], None]:
+    def apply(sources: dict[str, str]) -> None:
+        if sources.get(path, "").count(old) < 1:
+            raise AssertionError(f"mutation target not found in {path}: {old!r}")
+        sources[path] = sources[path].replace(old, new, 1)
+
+    return apply
+
+
+def _add_source(path: str, text: str) -> Callable[[dict[str, str]], None]:
+    return lambda sources: sources.__setitem__(path, text)
+
+
+# Changes to the Rust code that must make the template's grants wrong.
+# (name, change, a substring the violation must contain)
+CODE_MUTATIONS: list[tuple[str, Callable[[dict[str, str]], None], str]] = [
+    (
+        "device-token starts reading grants with GetItem (GrantStore::get)",
+        _add_source("functions/device-token/src/extra.rs", "async fn f(deps: &Deps) { deps.store.get(&h).await; }"),
+        "(missing ['dynamodb:GetItem']: AccessDenied in production)",
+    ),
+    (
+        "device-callback starts describing app clients",
+        _add_source("functions/device-callback/src/extra.rs", "async fn f(deps: &Deps) { deps.clients.get(&id).await; }"),
+        "missing ['cognito-idp:DescribeUserPoolClient']",
+    ),
+    (
+        "device-code stops describing app clients (unused grant)",
+        lambda src: src.update({p: t.replace("clients", "klients") for p, t in src.items() if p.startswith("functions/device-code/")}),
+        "device-code: the code performs ['dynamodb:PutItem']",
+    ),
+    (
+        "GrantStore::create's transaction gains a ConditionCheck",
+        _source_edit(STORE, "let grant_put = Put::builder()", "let check = ConditionCheck::builder(); let grant_put = Put::builder()"),
+        "missing ['dynamodb:ConditionCheckItem']",
+    ),
+    (
+        "GrantStore::decide deletes with DeleteItem no more (unused grant)",
+        _source_edit(STORE, "let delete = Delete::builder()", "let delete = Update::builder()"),
+        "unused ['dynamodb:DeleteItem']",
+    ),
+    (
+        "a handler queries DynamoDB directly",
+        _add_source("functions/device-verify/src/extra.rs", "use aws_sdk_dynamodb::Client; async fn f(c: &Client) { c.query().send().await; }"),
+        "calls DynamoDB outside GrantStore",
+    ),
+    (
+        "the authorizer uses the DynamoDB SDK",
+        _add_source("functions/authorizer/src/extra.rs", "use aws_sdk_dynamodb::Client;"),
+        "functions/authorizer/src/extra.rs uses aws_sdk_dynamodb",
+    ),
+]
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -990,6 +1158,24 @@ def main() -> int:
         except Exception:
             violations = [traceback.format_exc()]
         results.record("samconfig.toml: rust-cargolambda beta flag, no SAM build cache", not violations, "\n".join(violations))
+
+        sources = rust_sources()
+        try:
+            violations = check_iam_matches_code(sources)
+        except Exception:
+            violations = [traceback.format_exc()]
+        results.record("security: IAM DynamoDB/Cognito grants = what the Rust code calls", not violations, "\n".join(violations))
+        for name, mutate, expected in CODE_MUTATIONS:
+            label = f"IAM-vs-code check notices: {name}"
+            try:
+                broken_sources = dict(sources)
+                mutate(broken_sources)
+                violations = check_iam_matches_code(broken_sources)
+            except Exception:
+                results.record(label, False, "the mutation failed:\n" + traceback.format_exc())
+                continue
+            hit = [v for v in violations if expected in v]
+            results.record(label, bool(hit), hit[0] if hit else f"expected a violation mentioning {expected!r}, got {violations}")
 
         sam_doc = load_sam(text)
         for name, mutate, check in SECURITY_MUTATIONS:
