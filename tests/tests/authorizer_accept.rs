@@ -145,3 +145,23 @@ async fn a_token_is_accepted_again_from_the_verified_cache_and_refused_once_expi
     clock.advance(std::time::Duration::from_secs(125));
     assert_unauthorized_everywhere(&authorizer, &header).await;
 }
+
+#[tokio::test]
+async fn a_token_minted_by_an_independent_jwt_library_with_cognito_locals_key_is_allowed() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let pool = LocalPool::create().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let now = clock.unix_seconds();
+    let modules = portal_auth_tests::emulator_endpoint("PORTAL_TEST_NODE_MODULES");
+    let path = format!("{modules}/cognito-local/lib/keys/cognitoLocal.private.json");
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("key file")).expect("key JSON");
+    let key =
+        EncodingKey::from_rsa_pem(file["pem"].as_str().expect("pem").as_bytes()).expect("RSA key");
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = file["jwk"]["kid"].as_str().map(str::to_owned);
+    let claims = claims_with(&pool, now, "portal/read", Some(&[DEMO_GROUP]));
+    let token = jsonwebtoken::encode(&header, &claims, &key).expect("encode");
+    let authorizer = build_authorizer(pool.config(&REQUIRED_SCOPES, &REQUIRED_GROUPS), clock).await;
+    assert_allowed_everywhere(&authorizer, &format!("Bearer {token}")).await;
+}

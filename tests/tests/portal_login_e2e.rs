@@ -1,0 +1,219 @@
+//! `portal-login` end to end, as a person uses it: the real binary in a pseudo-terminal
+//! against the deployed shape (`cargo lambda watch` in front of the real function binaries,
+//! moto, cognito-local), a person approving in headless Chromium, and the access token it then
+//! prints checked by the real `authorizer` function through the Lambda Invoke API.
+//! Screenshots and the terminal transcript land in `test-output/<test>/`.
+
+mod portal_login_support;
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use portal_auth_tests::browser::claims;
+use portal_auth_tests::chrome::Chrome;
+use portal_auth_tests::cognito::{DEMO_GROUP, DEMO_PASSWORD, DEMO_USERNAME};
+use portal_auth_tests::stack::{LocalStack, output_dir, workspace_root};
+use portal_login_support::{Home, Terminal, printed_complete_uri, printed_user_code, run};
+use serde_json::Value;
+
+/// Generous: the first request to each function may still be starting it.
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn cli<'a>(stack: &'a LocalStack, command: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "--url",
+        stack.base_url.as_str(),
+        "--client-id",
+        stack.pool.public_client_id.as_str(),
+    ];
+    v.extend_from_slice(command);
+    v
+}
+
+/// Asks the real authorizer (an HTTP API v2 event, as API Gateway sends it) about `token`.
+async fn authorize(stack: &LocalStack, token: &str) -> Value {
+    let fixture = workspace_root().join("tests/fixtures/authorizer/http-api-v2.json");
+    let event = std::fs::read_to_string(fixture)
+        .expect("fixture")
+        .replace("REPLACE_WITH_ACCESS_TOKEN", token);
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/2015-03-31/functions/authorizer/invocations",
+            stack.base_url
+        ))
+        .header("content-type", "application/json")
+        .body(event)
+        .send()
+        .await
+        .expect("Lambda Invoke API");
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("the authorizer's JSON answer")
+}
+
+async fn sign_in(chrome: &Chrome, uri: &str, user_code: &str) {
+    chrome.client.goto(uri).await.unwrap();
+    let page = chrome
+        .wait_for(Locator::Css("button[value=approve]"))
+        .await
+        .unwrap();
+    let body = chrome
+        .client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains(user_code), "the page shows the code: {body}");
+    chrome.screenshot("1-confirm").await;
+    page.click().await.unwrap();
+    let username = chrome
+        .wait_for(Locator::Css("input[name=username]"))
+        .await
+        .unwrap();
+    username.send_keys(DEMO_USERNAME).await.unwrap();
+    chrome
+        .client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .unwrap();
+    chrome
+        .client
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    chrome
+        .wait_for(Locator::XPath("//h1[contains(., 'Device signed in')]"))
+        .await
+        .unwrap();
+    chrome.screenshot("2-signed-in").await;
+}
+
+#[tokio::test]
+async fn login_in_a_terminal_approved_in_chromium_then_token_status_refresh_and_logout() {
+    let out_dir = output_dir("portal_login_e2e");
+    let stack = LocalStack::start("portal_login_e2e").await;
+    let home = Home::new("pl-e2e");
+
+    // login, in a pseudo-terminal, with the default flags (no graphical session here, so it
+    // says so instead of opening a browser).
+    let terminal = Terminal::spawn(&home, &cli(&stack, &["login"]));
+    let text = terminal.wait_for("Ctrl-C to cancel", LIMIT).await;
+    let user_code = printed_user_code(&text);
+    let uri = printed_complete_uri(&text);
+    assert!(
+        uri.starts_with(&format!("{}/device?user_code=", stack.base_url)),
+        "{uri}"
+    );
+    assert_eq!(user_code.len(), 9, "XXXX-XXXX: {user_code}");
+    assert!(text.contains("Or scan it with your phone:"), "{text}");
+    assert!(text.contains("No browser here"), "{text}");
+
+    let chrome = Chrome::start(&out_dir).await;
+    sign_in(&chrome, &uri, &user_code).await;
+    chrome.close().await;
+
+    let (code, text) = terminal.exit(LIMIT).await;
+    std::fs::write(out_dir.join("login-terminal.txt"), &text).expect("transcript");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!(
+            "Logged in to {} as {DEMO_USERNAME}.",
+            stack.base_url
+        )),
+        "{text}"
+    );
+    assert_eq!(home.mode(&home.dir()), 0o700);
+    assert_eq!(home.mode(&home.cache()), 0o600);
+
+    // token: a token the real authorizer accepts, for the demo user and this client.
+    let out = run(&home, &cli(&stack, &["token"]), &[]);
+    out.assert_code(0);
+    let token = out.stdout.trim().to_owned();
+    assert_eq!(claims(&token)["username"], DEMO_USERNAME);
+    let answer = authorize(&stack, &token).await;
+    assert_eq!(answer["isAuthorized"], true, "{answer}");
+    assert_eq!(answer["context"]["username"], DEMO_USERNAME);
+    assert_eq!(answer["context"]["client_id"], stack.pool.public_client_id);
+    // The check is not vacuous: the same event with a damaged token is refused.
+    let damaged = format!("{token}x");
+    assert_eq!(authorize(&stack, &damaged).await["isAuthorized"], false);
+
+    // status --json names the demo user.
+    let out = run(&home, &cli(&stack, &["status", "--json"]), &[]);
+    out.assert_code(0);
+    let status: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(status["logged_in"], true);
+    assert_eq!(status["client_id"], stack.pool.public_client_id);
+    assert_eq!(status["session"]["username"], DEMO_USERNAME);
+    assert_eq!(status["session"]["groups"][0], DEMO_GROUP);
+
+    // About to expire: `token` refreshes through /device/token (proxied to cognito-local).
+    let refresh_token = home.cache_json()["sessions"][0]["refresh_token"].clone();
+    let soon = portal_login::time::now_unix() + 30;
+    home.edit_cache(|c| c["sessions"][0]["expires_at"] = soon.into());
+    let out = run(&home, &cli(&stack, &["token"]), &[]);
+    out.assert_code(0);
+    let refreshed = out.stdout.trim().to_owned();
+    let session = home.cache_json()["sessions"][0].clone();
+    assert!(
+        session["expires_at"].as_u64().unwrap() > soon + 60,
+        "{session}"
+    );
+    assert_eq!(session["access_token"], refreshed.as_str());
+    assert_eq!(
+        session["refresh_token"], refresh_token,
+        "the refresh token is kept"
+    );
+    assert_eq!(authorize(&stack, &refreshed).await["isAuthorized"], true);
+
+    // logout: no revocation endpoint today, so it says the refresh token stays valid.
+    let out = run(&home, &cli(&stack, &["logout"]), &[]);
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("offers no token revocation"),
+        "{}",
+        out.stderr
+    );
+    assert!(!home.cache().exists());
+    run(&home, &cli(&stack, &["token"]), &[]).assert_code(3);
+}
+
+#[tokio::test]
+async fn a_login_denied_in_chromium_exits_4() {
+    let out_dir = output_dir("portal_login_e2e_deny");
+    let stack = LocalStack::start("portal_login_e2e_deny").await;
+    let home = Home::new("pl-e2e-deny");
+    let terminal = Terminal::spawn(&home, &cli(&stack, &["login", "--no-browser", "--no-qr"]));
+    let text = terminal.wait_for("Ctrl-C to cancel", LIMIT).await;
+    let uri = printed_complete_uri(&text);
+
+    let chrome = Chrome::start(&out_dir).await;
+    chrome.client.goto(&uri).await.unwrap();
+    chrome
+        .wait_for(Locator::Css("button[value=deny]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    chrome
+        .wait_for(Locator::XPath("//h1[contains(., 'Device denied')]"))
+        .await
+        .unwrap();
+    chrome.close().await;
+
+    let (code, text) = terminal.exit(LIMIT).await;
+    assert_eq!(code, 4, "{text}");
+    assert!(
+        text.contains("denied in the browser (access_denied)"),
+        "{text}"
+    );
+    assert!(!home.cache().exists());
+}
