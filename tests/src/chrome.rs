@@ -84,6 +84,53 @@ impl Chrome {
             .await
     }
 
+    /// The visible text of the page.
+    pub async fn page_text(&self) -> String {
+        let body = self
+            .client
+            .find(fantoccini::Locator::Css("body"))
+            .await
+            .expect("body");
+        body.text().await.expect("text")
+    }
+
+    /// On the confirmation page: presses Approve, signs the demo user in at cognito-local's
+    /// hosted UI (screenshot `<prefix>-cognito-sign-in`), and waits for our success page
+    /// (screenshot `<prefix>-signed-in`).
+    pub async fn approve_and_sign_in(&self, prefix: &str) {
+        use crate::cognito::{DEMO_PASSWORD, DEMO_USERNAME};
+        use fantoccini::Locator;
+        let approve = self.wait_for(Locator::Css("button[value=approve]")).await;
+        approve
+            .expect("Approve")
+            .click()
+            .await
+            .expect("click Approve");
+        let username = self.wait_for(Locator::Css("input[name=username]")).await;
+        self.screenshot(&format!("{prefix}-cognito-sign-in")).await;
+        username
+            .expect("username")
+            .send_keys(DEMO_USERNAME)
+            .await
+            .expect("type");
+        let password = self.client.find(Locator::Css("input[name=password]")).await;
+        password
+            .expect("password")
+            .send_keys(DEMO_PASSWORD)
+            .await
+            .expect("type");
+        let submit = self.client.find(Locator::Css("button[type=submit]")).await;
+        submit
+            .expect("Sign in")
+            .click()
+            .await
+            .expect("click Sign in");
+        self.wait_for(Locator::XPath("//h1[contains(., 'Device signed in')]"))
+            .await
+            .expect("the success page");
+        self.screenshot(&format!("{prefix}-signed-in")).await;
+    }
+
     /// Ends the browser session; dropping then stops ChromeDriver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;

@@ -5,7 +5,7 @@
 use fantoccini::Locator;
 use portal_auth_tests::browser::claims;
 use portal_auth_tests::chrome::Chrome;
-use portal_auth_tests::cognito::{DEMO_PASSWORD, DEMO_USERNAME};
+use portal_auth_tests::cognito::DEMO_USERNAME;
 use portal_auth_tests::stack::{LocalStack, output_dir};
 use serde_json::Value;
 
@@ -37,17 +37,6 @@ async fn poll(http: &reqwest::Client, stack: &LocalStack, device_code: &str) -> 
     (status, response.json().await.expect("JSON"))
 }
 
-async fn page_text(chrome: &Chrome) -> String {
-    chrome
-        .client
-        .find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text")
-}
-
 #[tokio::test]
 async fn a_person_approves_in_chromium_and_the_device_receives_tokens() {
     let shots = output_dir("browser_approve");
@@ -62,47 +51,12 @@ async fn a_person_approves_in_chromium_and_the_device_receives_tokens() {
         .goto(code["verification_uri_complete"].as_str().unwrap())
         .await
         .unwrap();
-    let confirm = page_text(&chrome).await;
+    let confirm = chrome.page_text().await;
     assert!(confirm.contains("Portal CLI"), "{confirm}");
     assert!(confirm.contains(user_code), "{confirm}");
     chrome.screenshot("1-confirm").await;
 
-    chrome
-        .client
-        .find(Locator::Css("button[value=approve]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let username = chrome
-        .wait_for(Locator::Css("input[name=username]"))
-        .await
-        .unwrap();
-    chrome.screenshot("2-cognito-sign-in").await;
-    username.send_keys(DEMO_USERNAME).await.unwrap();
-    chrome
-        .client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    chrome
-        .client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-
-    chrome
-        .wait_for(Locator::XPath("//h1[contains(., 'Device signed in')]"))
-        .await
-        .unwrap();
-    chrome.screenshot("3-signed-in").await;
+    chrome.approve_and_sign_in("2").await;
     assert!(
         chrome
             .client

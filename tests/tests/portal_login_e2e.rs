@@ -11,7 +11,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use portal_auth_tests::browser::claims;
 use portal_auth_tests::chrome::Chrome;
-use portal_auth_tests::cognito::{DEMO_GROUP, DEMO_PASSWORD, DEMO_USERNAME};
+use portal_auth_tests::cognito::{DEMO_GROUP, DEMO_USERNAME};
 use portal_auth_tests::stack::{LocalStack, output_dir, workspace_root};
 use portal_login_support::{Home, Terminal, printed_complete_uri, printed_user_code, run};
 use serde_json::Value;
@@ -52,47 +52,14 @@ async fn authorize(stack: &LocalStack, token: &str) -> Value {
 
 async fn sign_in(chrome: &Chrome, uri: &str, user_code: &str) {
     chrome.client.goto(uri).await.unwrap();
-    let page = chrome
+    chrome
         .wait_for(Locator::Css("button[value=approve]"))
         .await
         .unwrap();
-    let body = chrome
-        .client
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = chrome.page_text().await;
     assert!(body.contains(user_code), "the page shows the code: {body}");
     chrome.screenshot("1-confirm").await;
-    page.click().await.unwrap();
-    let username = chrome
-        .wait_for(Locator::Css("input[name=username]"))
-        .await
-        .unwrap();
-    username.send_keys(DEMO_USERNAME).await.unwrap();
-    chrome
-        .client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .unwrap();
-    chrome
-        .client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    chrome
-        .wait_for(Locator::XPath("//h1[contains(., 'Device signed in')]"))
-        .await
-        .unwrap();
-    chrome.screenshot("2-signed-in").await;
+    chrome.approve_and_sign_in("2").await;
 }
 
 #[tokio::test]
