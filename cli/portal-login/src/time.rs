@@ -12,25 +12,9 @@ pub fn now_unix() -> u64 {
         .unwrap_or(0)
 }
 
-/// `2026-05-01T12:00:00Z` (civil-from-days, H. Hinnant's algorithm: no date crate needed).
+/// `2026-05-01T12:00:00Z`.
 pub fn rfc3339(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3_600,
-        secs % 3_600 / 60,
-        secs % 60
-    )
+    portal_auth_domain::UtcDateTime::from_unix(unix).to_string()
 }
 
 /// `45 s`, `12 min`, `2 h 5 min`, `3 d 4 h`.

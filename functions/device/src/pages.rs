@@ -210,21 +210,13 @@ pub fn cookie(config: &DeviceConfig, req: &Request, name: &str) -> Option<String
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// `2026-11-28 23:59 UTC`, from epoch milliseconds (civil-from-days, H. Hinnant's algorithm).
+/// `2026-11-28 23:59 UTC`, from epoch milliseconds.
 pub fn utc_time(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+    let t = portal_auth_domain::UtcDateTime::from_unix(ms / 1000);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute
+    )
 }
 
 #[cfg(test)]

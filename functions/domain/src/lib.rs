@@ -16,7 +16,7 @@ pub mod grant;
 pub mod scope;
 
 pub use client::{ClientId, ClientSecret};
-pub use clock::{Clock, ManualClock, Millis, SystemClock};
+pub use clock::{Clock, ManualClock, Millis, SystemClock, UtcDateTime};
 pub use codes::{CallbackState, DeviceCode, DeviceCodeHash, Secret, UserCode};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{Grant, GrantStatus, PollVerdict};
