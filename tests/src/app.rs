@@ -173,6 +173,15 @@ impl TestApp {
         answer
     }
 
+    /// The device code of a fresh device authorization for the public client.
+    pub async fn new_device_code(&self) -> String {
+        let answer = self.authorize_device().await;
+        answer.body["device_code"]
+            .as_str()
+            .expect("device_code")
+            .to_owned()
+    }
+
     /// A poll by `client_id` (public, no secret).
     pub async fn poll(&self, client_id: &str, device_code: &str) -> Answer {
         let form = format!(

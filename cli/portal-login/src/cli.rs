@@ -33,16 +33,7 @@ Files (folder: $XDG_CONFIG_HOME/portal-auth, else $HOME/.config/portal-auth):
                      0600, written atomically; refused if others can read it or it is not yours
 
 ",
-    "Exit codes:
-  0    success
-  1    unexpected error (the server's answer, a corrupt cache, I/O)
-  2    usage: bad flags, URL or client id missing or malformed, bad config file
-  3    not logged in, or the session expired or was revoked: run `portal-login login`
-  4    login: the request was denied in the browser
-  5    login: the code expired, or is no longer valid, before it was approved
-  6    the server could not be reached or answered with a server error
-  7    the token cache is readable by others or not yours: refused
-  130  login: interrupted (Ctrl-C)"
+    crate::exit_codes_help!()
 );
 
 #[derive(Debug, Parser)]

@@ -34,8 +34,12 @@ impl Exit {
     }
 }
 
-/// The exit-code table shown by `--help`.
-pub const EXIT_CODES_HELP: &str = "\
+/// The exit-code table shown by `--help`, as a literal so `cli.rs` can `concat!` it.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! exit_codes_help {
+    () => {
+        "\
 Exit codes:
   0    success
   1    unexpected error (the server's answer, a corrupt cache, I/O)
@@ -45,7 +49,12 @@ Exit codes:
   5    login: the code expired, or is no longer valid, before it was approved
   6    the server could not be reached or answered with a server error
   7    the token cache is readable by others or not yours: refused
-  130  login: interrupted (Ctrl-C)";
+  130  login: interrupted (Ctrl-C)"
+    };
+}
+
+/// The exit-code table shown by `--help`.
+pub const EXIT_CODES_HELP: &str = exit_codes_help!();
 
 /// Why a command failed: what to print and which code to exit with.
 #[derive(Debug)]
