@@ -195,10 +195,10 @@ impl TestApp {
     pub async fn grant_of_user_code(&self, user_code: &str) -> portal_auth_domain::Grant {
         let code = portal_auth_domain::UserCode::parse(user_code).expect("user code");
         let now = self.clock.now();
-        let (entry, _) = self
+        let entry = self
             .deps
             .store
-            .look_up_user_code(&code, "test-reader", 900, now)
+            .user_code_entry(&code, now)
             .await
             .expect("look-up");
         let hash = entry.expect("a live user code").grant;

@@ -452,8 +452,12 @@ async fn cognitos_invalid_grant_ends_the_grant_and_refresh_carries_the_secret() 
     // A confidential client's refresh goes to Cognito with its secret, by HTTP Basic.
     let id = app.pool.confidential_client_id.clone();
     let secret = app.pool.confidential_client_secret.clone();
-    let refresh =
-        format!("grant_type=refresh_token&client_id={id}&client_secret={secret}&refresh_token=rt");
+    // Cognito-shaped (a JWE compact serialization): garbage is refused before Cognito.
+    let rt =
+        "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ.a2V5.aXY.Y2lwaGVy.dGFn";
+    let refresh = format!(
+        "grant_type=refresh_token&client_id={id}&client_secret={secret}&refresh_token={rt}"
+    );
     let a = answer_of(device_token::handle(&deps, form_post("/prod/device/token", &refresh)).await)
         .await;
     assert_eq!(
@@ -472,5 +476,5 @@ async fn cognitos_invalid_grant_ends_the_grant_and_refresh_carries_the_secret() 
         last.form()
             .contains(&("grant_type".into(), "refresh_token".into()))
     );
-    assert!(last.form().contains(&("refresh_token".into(), "rt".into())));
+    assert!(last.form().contains(&("refresh_token".into(), rt.into())));
 }

@@ -5,15 +5,19 @@
 //! is stored), and the browser presents the binding cookie set at approve (only its hash is
 //! stored). The cookie is what RFC 6749 §10.12 / RFC 9700 §4.7 ask for: an authorization URL
 //! forwarded to someone else's browser cannot bind *their* sign-in to the attacker's device,
-//! because their browser lacks the cookie. Cognito's `error=` (e.g. `access_denied`) moves the
-//! grant to denied under the same conditions. Replayed, forged or cookie-less callbacks change
-//! nothing and get an error page.
+//! because their browser lacks the cookie. Each grant has its own binding cookie (named by the
+//! grant's short reference, which `state` carries), so two codes approved in one browser stay
+//! bound each to its own sign-in. Cognito's `error=` (e.g. `access_denied`) moves the grant to
+//! denied under the same conditions. Either outcome then deletes the user code (a used code is
+//! an unknown code). Replayed, forged or cookie-less callbacks change nothing and get an error
+//! page. Cognito's authorization code is stored until the winning poll removes it; it is not
+//! redeemable alone, since the PKCE verifier is derived from the device code.
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::Deps;
 use portal_auth_device::http as oauth_http;
-use portal_auth_device::pages::{self, BINDING_COOKIE};
-use portal_auth_device::store::{Transition, s};
+use portal_auth_device::pages;
+use portal_auth_device::store::{AUTHORIZATION_CODE, Transition, s};
 use portal_auth_domain::{CallbackState, GrantStatus, Secret};
 
 /// Cognito's codes are UUID-like; anything far larger is not one.
@@ -32,21 +36,31 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
         );
     }
     let params = oauth_http::query(&req);
-    let state = params.get("state").and_then(|s| CallbackState::parse(s));
-    let binding = pages::cookie(c, &req, BINDING_COOKIE);
-    let (Some(state), Some(binding)) = (state, binding) else {
-        tracing::info!("callback refused: state malformed or binding cookie missing");
+    let Some(state) = params.get("state").and_then(|s| CallbackState::parse(s)) else {
+        tracing::info!("callback refused: state missing or malformed");
         return invalid(deps);
     };
     let grant = state.grant();
-    let clear = pages::set_cookie(c, BINDING_COOKIE, "", 0);
+    let cookie_name = pages::binding_cookie(&grant);
+    let Some(binding) = pages::cookie(c, &req, &cookie_name) else {
+        tracing::info!(
+            grant = grant.short(),
+            "callback refused: this grant's binding cookie is missing"
+        );
+        return invalid(deps);
+    };
+    let clear = pages::set_cookie(c, &cookie_name, "", 0);
     let change = |to| {
         Transition::new(&grant, GrantStatus::Redirected, to, deps.clock.now())
             .require("state_hash", s(state.hash()))
             .require("binding_hash", s(Secret::new(binding.clone()).hash()))
     };
     if params.contains_key("error") {
-        return match deps.store.transition(&change(GrantStatus::Denied)).await {
+        return match deps
+            .store
+            .finish_sign_in(&change(GrantStatus::Denied))
+            .await
+        {
             Ok(true) => {
                 tracing::info!(grant = grant.short(), "sign-in cancelled at Cognito");
                 pages::message(
@@ -68,8 +82,8 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     let Some(code) = code else {
         return invalid(deps);
     };
-    let approved = change(GrantStatus::Approved).set("authorization_code", s(code));
-    match deps.store.transition(&approved).await {
+    let approved = change(GrantStatus::Approved).set(AUTHORIZATION_CODE, s(code));
+    match deps.store.finish_sign_in(&approved).await {
         Ok(true) => {
             tracing::info!(
                 grant = grant.short(),

@@ -136,7 +136,7 @@ async fn issue(
     let device_code = DeviceCode::generate().map_err(OAuthError::unavailable)?;
     for _ in 0..USER_CODE_ATTEMPTS {
         let grant = Grant::issue(
-            device_code.hash(),
+            &device_code,
             UserCode::generate().map_err(OAuthError::unavailable)?,
             client.client_id.as_str(),
             scope.clone(),

@@ -15,7 +15,7 @@
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::client_auth;
 use portal_auth_device::http::{self as oauth_http, Form};
-use portal_auth_device::store::{Poll, Transition};
+use portal_auth_device::store::{AUTHORIZATION_CODE, Poll, Transition, s};
 use portal_auth_device::token_client::TokenError;
 use portal_auth_device::{AppClient, Deps};
 use portal_auth_domain::grant::SLOW_DOWN_STEP_MS;
@@ -64,7 +64,7 @@ async fn poll(deps: &Deps, req: &Request, form: &Form) -> Result<Response<Body>,
     if poll.verdict == PollVerdict::Redeem
         && let Some(grant) = &poll.grant
     {
-        return redeem(deps, &client, grant).await;
+        return redeem(deps, &client, grant, &code).await;
     }
     answer(&client, poll)
 }
@@ -92,24 +92,25 @@ fn answer(client: &AppClient, poll: Poll) -> Result<Response<Body>, OAuthError> 
     })
 }
 
-/// The grant is approved: win it (exactly one poll does), redeem Cognito's code, and return
-/// the tokens once; they are never stored. Cognito unreachable → the grant is released and
-/// the device told `slow_down`; Cognito's refusal → the grant fails (`expired_token`).
+/// The grant is approved: win it (exactly one poll does; the winning write removes Cognito's
+/// code from the table), redeem the code with the PKCE verifier derived from the presented
+/// device code, and return the tokens once; they are never stored. Cognito unreachable → the
+/// grant is released with its code put back and the device told `slow_down`; Cognito's
+/// refusal → the grant fails (`expired_token`).
 async fn redeem(
     deps: &Deps,
     client: &AppClient,
     grant: &Grant,
+    device_code: &DeviceCode,
 ) -> Result<Response<Body>, OAuthError> {
     let hash = &grant.device_code_hash;
     let now = deps.clock.now();
     let won = deps
         .store
-        .transition(&Transition::new(
-            hash,
-            GrantStatus::Approved,
-            GrantStatus::Consumed,
-            now,
-        ))
+        .transition(
+            &Transition::new(hash, GrantStatus::Approved, GrantStatus::Consumed, now)
+                .remove(AUTHORIZATION_CODE),
+        )
         .await
         .map_err(|e| {
             tracing::error!(grant = hash.short(), error = %e, "could not win the grant");
@@ -118,13 +119,12 @@ async fn redeem(
     if !won {
         return Err(unknown_code());
     }
-    let (Some(code), Some(verifier)) = (&grant.authorization_code, &grant.code_verifier) else {
-        tracing::error!(
-            grant = hash.short(),
-            "approved grant lacks its code or verifier"
-        );
-        return Err(release(deps, hash, GrantStatus::Failed, expired()).await);
+    let Some(code) = &grant.authorization_code else {
+        tracing::error!(grant = hash.short(), "approved grant lacks its code");
+        let failed = Transition::new(hash, GrantStatus::Consumed, GrantStatus::Failed, now);
+        return Err(release(deps, hash, failed, expired()).await);
     };
+    let verifier = device_code.pkce_verifier();
     let redirect_uri = deps.config.redirect_uri();
     match deps
         .tokens
@@ -147,7 +147,8 @@ async fn redeem(
                 cognito_error = code,
                 "Cognito refused the code"
             );
-            Err(release(deps, hash, GrantStatus::Failed, expired()).await)
+            let failed = Transition::new(hash, GrantStatus::Consumed, GrantStatus::Failed, now);
+            Err(release(deps, hash, failed, expired()).await)
         }
         Err(TokenError::Unavailable(why)) => {
             tracing::warn!(
@@ -155,22 +156,24 @@ async fn redeem(
                 error = why,
                 "Cognito unreachable: grant released"
             );
-            Err(release(deps, hash, GrantStatus::Approved, slow_down(None)).await)
+            let again = Transition::new(hash, GrantStatus::Consumed, GrantStatus::Approved, now)
+                .set(AUTHORIZATION_CODE, s(code.expose_secret()));
+            Err(release(deps, hash, again, slow_down(None)).await)
         }
     }
 }
 
-/// Moves a won grant on from consumed, and answers `answer` whatever the write does: a failed
-/// release leaves the grant consumed (never redeemable twice), which the log records.
+/// Moves a won grant on from consumed (`change`), and answers `answer` whatever the write
+/// does: a failed release leaves the grant consumed (never redeemable twice), which the log
+/// records.
 async fn release(
     deps: &Deps,
     hash: &DeviceCodeHash,
-    to: GrantStatus,
+    change: Transition<'_>,
     answer: OAuthError,
 ) -> OAuthError {
-    let change = Transition::new(hash, GrantStatus::Consumed, to, deps.clock.now());
     if let Err(e) = deps.store.transition(&change).await {
-        tracing::error!(grant = hash.short(), error = %e, to = to.as_str(), "could not release the grant");
+        tracing::error!(grant = hash.short(), error = %e, to = change.to.as_str(), "could not release the grant");
     }
     answer
 }
@@ -188,6 +191,12 @@ async fn refresh(deps: &Deps, req: &Request, form: &Form) -> Result<Response<Bod
     let presented = client_auth::presented(req, form)?;
     let client = client_auth::authenticate(&presented, &deps.config, &deps.clients).await?;
     let refresh_token = form.require("refresh_token")?;
+    if !deps.tokens.accepts_refresh_token_shape(refresh_token) {
+        tracing::info!(client_id = %client.client_id, "refresh refused: not a Cognito refresh token");
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is invalid, expired or revoked",
+        ));
+    }
     match deps.tokens.refresh(&client, refresh_token).await {
         Ok(tokens) => Ok(oauth_http::json(200, &Value::Object(tokens))),
         Err(TokenError::Rejected(code)) => {

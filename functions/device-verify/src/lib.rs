@@ -3,26 +3,31 @@
 //! - `GET /device`: the code-entry page; with `?user_code=` (as in `verification_uri_complete`)
 //!   the confirmation page: which application asks, for which scopes, when and from where, the
 //!   code to compare, a warning (§5.4), and Approve / Deny. A GET never changes a grant.
-//! - `POST /device` (CSRF-protected by a double-submit cookie): Approve moves the grant
-//!   pending → redirected with a fresh `state`, PKCE verifier and browser-binding cookie, and
-//!   sends the browser to Cognito's hosted UI; Deny moves it to denied. Either deletes the user
-//!   code in the same transaction, so a used code is an unknown code.
+//! - `POST /device` (CSRF-protected: a per-browser secret cookie, and a form token that binds
+//!   it to the one user code the page showed): Approve moves the grant pending → redirected
+//!   (or restarts a redirected sign-in that never came back) with a fresh `state` and a
+//!   browser-binding cookie of this grant's own, and sends the browser to Cognito's hosted UI
+//!   with the S256 challenge stored at issue; Deny moves it to denied and deletes the user
+//!   code, so a used code is an unknown code (the callback deletes it after a sign-in).
 //!
-//! Unknown, expired, used and malformed codes all get the same page (no oracle), and every such
-//! failure counts against the client IP (§5.1): past `VERIFY_MAX_FAILURES` in the window the
-//! page answers 429, and a later success does not reset the count. DynamoDB cost: one
-//! `BatchGetItem` (the code and the IP's count), plus one write on a failure or a decision.
+//! Unknown, expired, used and malformed codes all get the same page (no oracle). Every look-up
+//! reserves an attempt against the client IP first (§5.1): past `VERIFY_MAX_FAILURES` held in
+//! the window the page answers 429 without looking, and only a live code gives its attempt
+//! back, so a success never resets failures. DynamoDB cost: a failed look-up 2 calls (reserve,
+//! `GetItem`), a refused one 1, a view or decision 3 (its write carries the refund).
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::Deps;
 use portal_auth_device::http::{self as oauth_http, Form};
-use portal_auth_device::pages::{self, BINDING_COOKIE, CSRF_COOKIE, Confirmation};
-use portal_auth_device::store::{Transition, UserCodeEntry, s};
-use portal_auth_domain::codes::{pkce_pair, random_token};
+use portal_auth_device::pages::{self, CSRF_COOKIE, Confirmation};
+use portal_auth_device::store::{Attempt, Transition, UserCodeEntry, s};
+use portal_auth_domain::codes::{RandomnessUnavailable, random_token};
 use portal_auth_domain::{CallbackState, ClientId, GrantStatus, Secret, UserCode};
 
 /// How long the binding cookie lives: the sign-in at Cognito must finish within it.
 const BINDING_COOKIE_SECONDS: u64 = 900;
+/// The length of a CSRF secret as [`random_token`] draws it (32 bytes, base64url).
+const CSRF_SECRET_CHARS: usize = 43;
 const UNKNOWN_CODE: &str =
     "That code is not valid. It may be mistyped, used already, or expired: check your device.";
 
@@ -46,10 +51,14 @@ async fn show(deps: &Deps, req: &Request) -> Response<Body> {
     let Some(raw) = params.get("user_code") else {
         return pages::code_entry(&deps.config, 200, None);
     };
-    let entry = match look_up(deps, req, raw).await {
-        Ok(entry) => entry,
+    let (entry, attempt) = match look_up(deps, req, raw).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
+    // A live code is not a failure: its attempt goes back to the IP's budget.
+    if let Err(e) = deps.store.refund_attempt(&attempt).await {
+        tracing::warn!(error = %e, "could not refund a look-up attempt");
+    }
     let client_name = match ClientId::parse(&entry.client_id) {
         Some(id) => match deps.clients.get(&id).await {
             Ok(Some(client)) => client.name.clone(),
@@ -58,8 +67,8 @@ async fn show(deps: &Deps, req: &Request) -> Response<Body> {
         },
         None => return unknown_code(deps),
     };
-    let csrf = match random_token(32) {
-        Ok(t) => t,
+    let browser_secret = match csrf_secret(deps, req) {
+        Ok(secret) => secret,
         Err(e) => return unavailable(deps, &e),
     };
     let view = Confirmation {
@@ -70,7 +79,16 @@ async fn show(deps: &Deps, req: &Request) -> Response<Body> {
         device_ip: entry.device_ip.as_deref().unwrap_or("unknown"),
         device_user_agent: entry.device_user_agent.as_deref().unwrap_or("unknown"),
     };
-    pages::confirm(&deps.config, &view, &csrf)
+    let csrf = pages::csrf_token(&browser_secret, &entry.user_code);
+    pages::confirm(&deps.config, &view, &csrf, &browser_secret)
+}
+
+/// The browser's CSRF secret: the one its cookie holds when well-formed, else a new one.
+fn csrf_secret(deps: &Deps, req: &Request) -> Result<String, RandomnessUnavailable> {
+    match pages::cookie(&deps.config, req, CSRF_COOKIE) {
+        Some(secret) if secret.len() == CSRF_SECRET_CHARS => Ok(secret),
+        _ => random_token(32),
+    }
 }
 
 async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
@@ -87,15 +105,19 @@ async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
             );
         }
     };
+    let Some(raw) = form.get("user_code") else {
+        return unknown_code(deps);
+    };
     let csrf_ok = match (
         pages::cookie(&deps.config, req, CSRF_COOKIE),
         form.get("csrf"),
+        UserCode::parse(raw),
     ) {
-        (Some(cookie), Some(field)) => Secret::new(cookie).matches(field),
+        (Some(secret), Some(field), Some(code)) => pages::csrf_matches(&secret, &code, field),
         _ => false,
     };
     if !csrf_ok {
-        tracing::info!("decision refused: CSRF token missing or wrong");
+        tracing::info!("decision refused: CSRF token missing, wrong or another code's");
         return pages::message(
             &deps.config,
             403,
@@ -105,16 +127,13 @@ async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
             &[],
         );
     }
-    let Some(raw) = form.get("user_code") else {
-        return unknown_code(deps);
-    };
-    let entry = match look_up(deps, req, raw).await {
-        Ok(entry) => entry,
+    let (entry, attempt) = match look_up(deps, req, raw).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
     match form.get("decision") {
-        Some("approve") => approve(deps, &entry).await,
-        Some("deny") => deny(deps, &entry).await,
+        Some("approve") => approve(deps, req, &entry, &attempt).await,
+        Some("deny") => deny(deps, &entry, &attempt).await,
         _ => pages::message(
             &deps.config,
             400,
@@ -126,48 +145,86 @@ async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
     }
 }
 
-/// The live entry of `raw`, or the page to answer with: 429 past the IP's failure budget
-/// (checked before the code, so a right code does not escape it), else the one "not valid" page.
-async fn look_up(deps: &Deps, req: &Request, raw: &str) -> Result<UserCodeEntry, Response<Body>> {
+/// The live entry of `raw` and the attempt reserved for it, or the page to answer with.
+///
+/// The attempt is reserved *before* the code is looked up (RFC 8628 §5.1): past
+/// `VERIFY_MAX_FAILURES` held in the window the answer is 429 without a look-up, so however
+/// many requests race, no more than the limit are evaluated, and a right code does not escape
+/// it. A cross-site subresource request (an `<img>` on someone else's page) is refused before
+/// anything is counted, so no web page can lock a network out (issue 9, item 2).
+async fn look_up(
+    deps: &Deps,
+    req: &Request,
+    raw: &str,
+) -> Result<(UserCodeEntry, Attempt), Response<Body>> {
     let c = &deps.config;
+    if is_cross_site_subresource(req) {
+        tracing::info!("user code look-up refused: cross-site subresource request");
+        return Err(pages::message(
+            c,
+            403,
+            "Open this page directly",
+            "This page cannot be loaded from another site. Open the link or enter the code yourself.",
+            true,
+            &[],
+        ));
+    }
     let now = deps.clock.now();
     let ip = oauth_http::source_ip(req).unwrap_or_else(|| "unknown".to_owned());
     let window = c.verify_failure_window_secs;
-    let (entry, failures) = match UserCode::parse(raw) {
+    let attempt = deps
+        .store
+        .reserve_attempt(&ip, window, c.verify_max_failures, now)
+        .await
+        .map_err(|e| unavailable(deps, &e))?
+        .ok_or_else(|| {
+            tracing::info!("user code look-up refused: the IP's attempts are spent");
+            too_many(deps)
+        })?;
+    let entry = match UserCode::parse(raw) {
         Some(code) => deps
             .store
-            .look_up_user_code(&code, &ip, window, now)
+            .user_code_entry(&code, now)
             .await
             .map_err(|e| unavailable(deps, &e))?,
-        None => (None, 0),
+        None => None,
     };
-    if failures >= c.verify_max_failures {
-        return Err(too_many(deps));
+    match entry {
+        Some(entry) => Ok((entry, attempt)),
+        None => {
+            tracing::info!("user code look-up failed");
+            Err(unknown_code(deps))
+        }
     }
-    if let Some(entry) = entry {
-        return Ok(entry);
-    }
-    let failures = deps
-        .store
-        .count_failure(&ip, window, now)
-        .await
-        .map_err(|e| unavailable(deps, &e))?;
-    tracing::info!(failures, "user code look-up failed");
-    Err(if failures > c.verify_max_failures {
-        too_many(deps)
-    } else {
-        unknown_code(deps)
-    })
 }
 
-async fn approve(deps: &Deps, entry: &UserCodeEntry) -> Response<Body> {
+/// Fetch metadata (`Sec-Fetch-Site: cross-site` with a mode other than `navigate`): an image,
+/// script or fetch from another site's page. Requests without `Sec-Fetch-*` (scripts, old
+/// browsers) are not exempt from counting: they are looked up and counted as usual.
+fn is_cross_site_subresource(req: &Request) -> bool {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    header("sec-fetch-site").as_deref() == Some("cross-site")
+        && header("sec-fetch-mode").as_deref() != Some("navigate")
+}
+
+/// Approve: pending (or a redirected sign-in that never came back) → redirected, with a new
+/// `state` and a new binding cookie for this grant alone; the browser goes to Cognito with the
+/// S256 challenge stored at issue (the verifier is derived from the device code at poll time).
+async fn approve(
+    deps: &Deps,
+    req: &Request,
+    entry: &UserCodeEntry,
+    attempt: &Attempt,
+) -> Response<Body> {
     let c = &deps.config;
-    let prepared = CallbackState::new(&entry.grant).and_then(|state| {
-        let (verifier, challenge) = pkce_pair()?;
-        let binding = random_token(32)?;
-        Ok((state, verifier, challenge, binding))
-    });
-    let (state, verifier, challenge, binding) = match prepared {
+    let prepared =
+        CallbackState::new(&entry.grant).and_then(|state| Ok((state, random_token(32)?)));
+    let (state, binding) = match prepared {
         Ok(p) => p,
         Err(e) => return unavailable(deps, &e),
     };
@@ -177,11 +234,11 @@ async fn approve(deps: &Deps, entry: &UserCodeEntry) -> Response<Body> {
         GrantStatus::Redirected,
         deps.clock.now(),
     )
+    .or_from(GrantStatus::Redirected)
     .require("client_id", s(&entry.client_id))
     .set("state_hash", s(state.hash()))
-    .set("code_verifier", s(verifier.expose_secret()))
     .set("binding_hash", s(Secret::new(binding.clone()).hash()));
-    match deps.store.decide(&change, &entry.user_code).await {
+    match deps.store.decide(&change, None, attempt).await {
         Ok(true) => {}
         Ok(false) => return unknown_code(deps),
         Err(e) => return unavailable(deps, &e),
@@ -196,23 +253,34 @@ async fn approve(deps: &Deps, entry: &UserCodeEntry) -> Response<Body> {
         .append_pair("redirect_uri", &c.redirect_uri())
         .append_pair("scope", &entry.scope.to_string())
         .append_pair("state", state.expose_secret())
-        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge", &entry.code_challenge)
         .append_pair("code_challenge_method", "S256")
         .finish();
     let location = format!("{}?{query}", c.cognito_authorize_endpoint());
-    let cookie = pages::set_cookie(c, BINDING_COOKIE, &binding, BINDING_COOKIE_SECONDS);
-    pages::redirect(&location, &[cookie])
+    let mut cookies = pages::expire_old_bindings(c, req);
+    cookies.push(pages::set_cookie(
+        c,
+        &pages::binding_cookie(&entry.grant),
+        &binding,
+        BINDING_COOKIE_SECONDS,
+    ));
+    pages::redirect(c, &location, &cookies)
 }
 
-async fn deny(deps: &Deps, entry: &UserCodeEntry) -> Response<Body> {
+async fn deny(deps: &Deps, entry: &UserCodeEntry, attempt: &Attempt) -> Response<Body> {
     let change = Transition::new(
         &entry.grant,
         GrantStatus::Pending,
         GrantStatus::Denied,
         deps.clock.now(),
     )
+    .or_from(GrantStatus::Redirected)
     .require("client_id", s(&entry.client_id));
-    match deps.store.decide(&change, &entry.user_code).await {
+    match deps
+        .store
+        .decide(&change, Some(&entry.user_code), attempt)
+        .await
+    {
         Ok(true) => {
             tracing::info!(grant = entry.grant.short(), "denied by the person");
             pages::message(

@@ -32,18 +32,22 @@ impl Form {
                 OAuthError::invalid_request("this endpoint accepts POST only").with_status(405),
             );
         }
-        if !is_form_content_type(req) {
-            return Err(OAuthError::invalid_request(
-                "the body must be application/x-www-form-urlencoded",
-            )
-            .with_status(415));
-        }
         let bytes: &[u8] = match req.body() {
             Body::Empty => &[],
             Body::Text(t) => t.as_bytes(),
             Body::Binary(b) => b,
             _ => &[],
         };
+        // An empty body without a Content-Type is an empty form (`curl -u id:secret -X POST`,
+        // a confidential client that sends nothing but its Basic credentials).
+        let empty_untyped =
+            bytes.is_empty() && !req.headers().contains_key(http::header::CONTENT_TYPE);
+        if !empty_untyped && !is_form_content_type(req) {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            )
+            .with_status(415));
+        }
         Self::from_bytes(bytes)
     }
 
@@ -172,14 +176,35 @@ pub fn error(err: &OAuthError) -> Response<Body> {
     response
 }
 
-/// The address the request came from, as API Gateway saw it.
+/// The address the request came from, as API Gateway saw it. Behind an Application Load
+/// Balancer, which puts no address in its event, it is the last hop of `X-Forwarded-For`: the
+/// one the ALB itself appended (earlier hops are whatever the client sent, and are ignored).
+/// Any other event source has no address (`None`), which every caller treats as unknown.
 pub fn source_ip(req: &Request) -> Option<String> {
     let ip = match req.request_context_ref()? {
         RequestContext::ApiGatewayV1(ctx) => ctx.identity.source_ip.clone(),
         RequestContext::ApiGatewayV2(ctx) => ctx.http.source_ip.clone(),
+        RequestContext::Alb(_) => last_forwarded_hop(req),
         _ => None,
     };
     ip.map(|ip| truncate(&ip))
+}
+
+/// The last address of the last `X-Forwarded-For` header, if it parses as an IP address.
+fn last_forwarded_hop(req: &Request) -> Option<String> {
+    let last = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?
+        .to_str()
+        .ok()?
+        .rsplit(',')
+        .next()?
+        .trim();
+    last.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
 }
 
 /// The `User-Agent`, cut to a bounded length.
@@ -216,6 +241,62 @@ mod tests {
         assert_eq!(Form::from_bytes(&big).unwrap_err().status(), 413);
         assert_eq!(Form::from_bytes(&[0xff, 0xfe]).unwrap_err().status(), 400);
         assert_eq!(Form::from_bytes(b"a=%ff").unwrap_err().status(), 400);
+    }
+
+    fn post(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = http::Request::builder()
+            .method("POST")
+            .uri("https://x/device/code");
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        builder.body(Body::Text(body.to_owned())).unwrap()
+    }
+
+    #[test]
+    fn an_empty_untyped_body_is_an_empty_form_and_nothing_else_is() {
+        // Regression (issue 9, item 9): the README's `curl -u id:secret -X POST` got 415.
+        assert!(Form::parse(&post(None, "")).is_ok());
+        assert_eq!(
+            Form::parse(&post(None, "client_id=x"))
+                .unwrap_err()
+                .status(),
+            415
+        );
+        assert_eq!(
+            Form::parse(&post(Some("application/json"), ""))
+                .unwrap_err()
+                .status(),
+            415
+        );
+        assert_eq!(
+            Form::parse(&post(Some("application/x-www-form-urlencoded"), "a=1"))
+                .unwrap()
+                .get("a"),
+            Some("1")
+        );
+    }
+
+    #[test]
+    fn behind_an_alb_the_source_is_the_last_forwarded_hop() {
+        use lambda_http::aws_lambda_events::alb::AlbTargetGroupRequestContext;
+        let alb = |xff: Option<&str>| {
+            let mut builder = http::Request::builder().uri("https://x/device/code");
+            if let Some(v) = xff {
+                builder = builder.header("x-forwarded-for", v);
+            }
+            builder
+                .body(Body::Empty)
+                .unwrap()
+                .with_request_context(RequestContext::Alb(AlbTargetGroupRequestContext::default()))
+        };
+        assert_eq!(
+            source_ip(&alb(Some("203.0.113.9, 198.51.100.7"))).as_deref(),
+            Some("198.51.100.7"),
+            "the client-written first hop is not trusted"
+        );
+        assert_eq!(source_ip(&alb(Some("not-an-ip"))), None);
+        assert_eq!(source_ip(&alb(None)), None);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use askama::Template;
 use base64::Engine;
 use lambda_http::{Body, Request, Response};
 
+use portal_auth_domain::{DeviceCodeHash, Secret, UserCode};
+
 use crate::config::DeviceConfig;
 
 const CSS: &str = include_str!("../templates/style.css");
@@ -76,8 +78,14 @@ pub fn code_entry(config: &DeviceConfig, status: u16, problem: Option<&str>) -> 
     html(config, status, page.render(), &[])
 }
 
-/// The confirmation page; sets the CSRF cookie whose value the form carries back.
-pub fn confirm(config: &DeviceConfig, view: &Confirmation<'_>, csrf: &str) -> Response<Body> {
+/// The confirmation page, whose form carries `csrf`; refreshes the browser's CSRF secret
+/// cookie (`browser_secret`) for as long as a code lives.
+pub fn confirm(
+    config: &DeviceConfig,
+    view: &Confirmation<'_>,
+    csrf: &str,
+    browser_secret: &str,
+) -> Response<Body> {
     let action = config.verification_uri();
     let page = ConfirmPage {
         title: "Approve this device?",
@@ -89,10 +97,26 @@ pub fn confirm(config: &DeviceConfig, view: &Confirmation<'_>, csrf: &str) -> Re
         scopes: &view.scopes,
         requested_at: &view.requested_at,
         device_ip: view.device_ip,
-        device_user_agent: view.device_user_agent,
+        device_user_agent: &claimed(view.device_user_agent),
     };
-    let cookie = set_cookie(config, CSRF_COOKIE, csrf, 600);
+    let cookie = set_cookie(config, CSRF_COOKIE, browser_secret, 900);
     html(config, 200, page.render(), &[cookie])
+}
+
+/// The longest device self-description shown: enough to tell `portal-login/1.4 (linux)` from
+/// `python-requests`, too short to hold a paragraph that reads like the service's own words.
+const MAX_CLAIMED_CHARS: usize = 48;
+
+/// What the device says it is, cut to [`MAX_CLAIMED_CHARS`]: the page shows it as a quoted,
+/// unverified claim (issue 9, item 5), never as a fact.
+fn claimed(user_agent: &str) -> String {
+    let mut chars = user_agent.chars();
+    let shown: String = chars.by_ref().take(MAX_CLAIMED_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{shown}…")
+    } else {
+        shown
+    }
 }
 
 /// A page with a title and a sentence, and a link back to code entry when `retry`.
@@ -136,7 +160,7 @@ fn html(
         *CSS_HASH,
         origin(&config.cognito_domain)
     );
-    let mut builder = Response::builder()
+    let mut builder = with_transport_security(config, Response::builder())
         .status(status)
         .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8")
         .header(http::header::CACHE_CONTROL, "no-store")
@@ -153,9 +177,22 @@ fn html(
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
+/// `Strict-Transport-Security` on every page served over https (a year; no
+/// `includeSubDomains`: the API's host may share a parent domain with other services).
+fn with_transport_security(
+    config: &DeviceConfig,
+    builder: http::response::Builder,
+) -> http::response::Builder {
+    if config.secure_cookies() {
+        builder.header(http::header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")
+    } else {
+        builder
+    }
+}
+
 /// A 302 to `location`, setting `cookies`, with the pages' headers.
-pub fn redirect(location: &str, cookies: &[String]) -> Response<Body> {
-    let mut builder = Response::builder()
+pub fn redirect(config: &DeviceConfig, location: &str, cookies: &[String]) -> Response<Body> {
+    let mut builder = with_transport_security(config, Response::builder())
         .status(302)
         .header(http::header::LOCATION, location)
         .header(http::header::CACHE_CONTROL, "no-store")
@@ -176,10 +213,41 @@ fn origin(url: &str) -> &str {
     }
 }
 
-/// The double-submit CSRF cookie of the confirmation form.
+/// The browser's CSRF secret: one per browser, reused across tabs, so confirmation pages
+/// for two codes open side by side both stay valid. The form carries [`csrf_token`], the
+/// secret bound to one user code, so a token of one grant cannot decide another.
 pub const CSRF_COOKIE: &str = "device_csrf";
-/// The cookie that binds the Cognito sign-in to the browser that approved (RFC 6749 §10.12).
-pub const BINDING_COOKIE: &str = "device_binding";
+/// The prefix of the cookies that bind a Cognito sign-in to the browser that approved it
+/// (RFC 6749 §10.12): one cookie per grant, named by its short reference, so approving two
+/// codes in one browser keeps both sign-ins bound.
+const BINDING_COOKIE_PREFIX: &str = "device_binding_";
+/// At most this many binding cookies are kept in one browser; an approve beyond it expires
+/// the oldest (each is ~90 bytes: the request's Cookie header stays small).
+pub const MAX_BINDING_COOKIES: usize = 4;
+/// Longest cookie value read back: every value set here is 43 characters.
+const MAX_COOKIE_VALUE: usize = 128;
+
+/// The name of `grant`'s binding cookie.
+pub fn binding_cookie(grant: &DeviceCodeHash) -> String {
+    format!("{BINDING_COOKIE_PREFIX}{}", grant.short())
+}
+
+/// The confirmation form's CSRF field for `user_code`: the browser secret bound to that code
+/// (SHA-256 over both, base64url). Checked with [`csrf_matches`].
+pub fn csrf_token(browser_secret: &str, user_code: &UserCode) -> String {
+    use sha2::Digest;
+    let mut digest = sha2::Sha256::new();
+    digest.update(b"portal-auth csrf v1\0");
+    digest.update(browser_secret.as_bytes());
+    digest.update(b"\0");
+    digest.update(user_code.normalized().as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.finalize())
+}
+
+/// Whether `field` is the CSRF token of `user_code` for this browser's secret (constant time).
+pub fn csrf_matches(browser_secret: &str, user_code: &UserCode, field: &str) -> bool {
+    Secret::new(csrf_token(browser_secret, user_code)).matches(field)
+}
 
 /// `Set-Cookie` for `name`: `HttpOnly`, `SameSite=Lax` (it must ride along on Cognito's
 /// top-level redirect back to the callback), and `Secure` with the `__Host-` prefix on https.
@@ -192,22 +260,50 @@ pub fn set_cookie(config: &DeviceConfig, name: &str, value: &str, max_age: u64) 
     format!("{prefix}{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
 }
 
-/// The value of cookie `name` (with the prefix [`set_cookie`] uses), if the request has one.
-pub fn cookie(config: &DeviceConfig, req: &Request, name: &str) -> Option<String> {
-    let full = if config.secure_cookies() {
-        format!("__Host-{name}")
-    } else {
-        name.to_owned()
-    };
+/// The request's cookies as (name without the `__Host-` prefix on https, value), in the
+/// order the browser sent them (oldest first, RFC 6265 §5.4). Values that are empty or
+/// longer than any value set here are dropped.
+fn cookies<'r>(
+    config: &DeviceConfig,
+    req: &'r Request,
+) -> impl Iterator<Item = (&'r str, &'r str)> {
+    let secure = config.secure_cookies();
     req.headers()
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == full)
+        .filter_map(move |(k, v)| {
+            let k = if secure {
+                k.strip_prefix("__Host-")?
+            } else {
+                k
+            };
+            Some((k, v))
+        })
+        .filter(|(_, v)| !v.is_empty() && v.len() <= MAX_COOKIE_VALUE)
+}
+
+/// The value of cookie `name` (with the prefix [`set_cookie`] uses), if the request has one.
+pub fn cookie(config: &DeviceConfig, req: &Request, name: &str) -> Option<String> {
+    cookies(config, req)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// `Set-Cookie` lines that expire the oldest binding cookies the request carries, so that
+/// with one more set there are at most [`MAX_BINDING_COOKIES`].
+pub fn expire_old_bindings(config: &DeviceConfig, req: &Request) -> Vec<String> {
+    let held: Vec<&str> = cookies(config, req)
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with(BINDING_COOKIE_PREFIX))
+        .collect();
+    let excess = (held.len() + 1).saturating_sub(MAX_BINDING_COOKIES);
+    held.iter()
+        .take(excess)
+        .map(|name| set_cookie(config, name, "", 0))
+        .collect()
 }
 
 /// `2026-11-28 23:59 UTC`, from epoch milliseconds.
@@ -231,6 +327,25 @@ mod tests {
             utc_time(951_782_400_000 + 3_660_000),
             "2000-02-29 01:01 UTC"
         );
+    }
+
+    #[test]
+    fn claimed_software_is_cut_and_marked() {
+        assert_eq!(claimed("portal-login/1.0"), "portal-login/1.0");
+        let long = "portal-login/1.0 (Verified by IT Security - safe to approve, really)";
+        let shown = claimed(long);
+        assert_eq!(shown.chars().count(), MAX_CLAIMED_CHARS + 1);
+        assert!(shown.ends_with('…'));
+    }
+
+    #[test]
+    fn csrf_tokens_are_bound_to_the_code_and_the_browser() {
+        let a = UserCode::parse("BCDF-GHJK").unwrap();
+        let b = UserCode::parse("BCDF-GHJL").unwrap();
+        let token = csrf_token("secret", &a);
+        assert!(csrf_matches("secret", &a, &token));
+        assert!(!csrf_matches("secret", &b, &token));
+        assert!(!csrf_matches("other", &a, &token));
     }
 
     #[test]

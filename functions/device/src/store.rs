@@ -1,11 +1,17 @@
 //! The grant store: one DynamoDB table, string key `pk`, TTL attribute `expires_at`.
 //!
-//! Two kinds of item share the table:
+//! Three kinds of item share the table:
 //!
 //! | `pk` | what | attributes |
 //! |---|---|---|
-//! | `grant#<sha256(device_code)>` | a [`Grant`] | `client_id`, `scope`, `user_code`, `status`, `created_at`, `expires_at`, `interval_ms`, `next_poll_at`, `device_ip`, `device_user_agent` |
-//! | `user_code#<CODE>` | the user code's pointer to its grant | `grant_pk`, `expires_at` |
+//! | `grant#<sha256(device_code)>` | a [`Grant`] | `client_id`, `scope`, `user_code`, `status`, `created_at`, `expires_at`, `interval_ms`, `next_poll_at`, `device_ip`, `device_user_agent`, `code_challenge`; from approve `state_hash`, `binding_hash`; between callback and redemption `authorization_code` |
+//! | `user_code#<CODE>` | the user code's pointer to its grant, until deny or the callback | `grant_pk`, the grant's immutable attributes, `expires_at` |
+//! | `code_entry#<ip>#<window>` | user-code look-ups held by an IP in a window (§5.1) | `attempts`, `expires_at` |
+//!
+//! Nothing stored is redeemable on its own: the device code is stored as its hash, the PKCE
+//! verifier is derived from the device code at poll time (only the challenge is stored),
+//! `state` and the browser binding as hashes, and Cognito's authorization code — useless
+//! without the verifier — is removed by the write that consumes the grant.
 //!
 //! Every request is O(1) by key; there is no Scan. Every state change is a conditional write
 //! whose condition re-checks status, client and expiry, so concurrent requests cannot both win.
@@ -15,7 +21,10 @@
 //! Costs (design.md's targets): creating a grant is one `TransactWriteItems`; an on-time poll is
 //! one `UpdateItem`; a poll that loses its condition (early, denied, expired, unknown) is that
 //! same call, judged on the item DynamoDB returns with the failure (`ALL_OLD`), plus at most one
-//! more to raise the interval on `slow_down`.
+//! more to raise the interval on `slow_down`. A user-code look-up is a reservation
+//! (`UpdateItem`) and a `GetItem`; a live code's view adds the reservation's refund, a
+//! decision its `TransactWriteItems` (which carries the refund): 3 calls, the price of a
+//! limit that holds under concurrency. The callback is 2 (bind, then the user code's delete).
 
 use std::collections::HashMap;
 
@@ -24,8 +33,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use portal_auth_domain::grant::SLOW_DOWN_STEP_MS;
 use portal_auth_domain::{
@@ -34,6 +42,10 @@ use portal_auth_domain::{
 };
 
 type Item = HashMap<String, AttributeValue>;
+
+/// The attribute that holds Cognito's authorization code between the callback and the poll
+/// that wins the grant (whose write removes it).
+pub const AUTHORIZATION_CODE: &str = "authorization_code";
 
 /// DynamoDB failed, or returned something this code did not write.
 #[derive(Debug, thiserror::Error)]
@@ -296,12 +308,15 @@ impl GrantStore {
         })
     }
 
-    /// The person's decision on the confirmation page: `change` on the grant and the user
-    /// code's deletion, together in one transaction, so a used code is an unknown code.
+    /// The person's decision on the confirmation page, in one transaction: `change` on the
+    /// grant, the user code's deletion when the decision is final (`delete_code`: Deny), and
+    /// the look-up's `attempt` given back. Approve keeps the user code, so a sign-in that never
+    /// comes back can be restarted or denied from the same code until the callback ends it.
     pub async fn decide(
         &self,
         change: &Transition<'_>,
-        code: &UserCode,
+        delete_code: Option<&UserCode>,
+        attempt: &Attempt,
     ) -> Result<bool, StoreError> {
         let e = change.expressions();
         let update = Update::builder()
@@ -313,97 +328,195 @@ impl GrantStore {
             .set_expression_attribute_values(Some(e.values))
             .build()
             .map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let delete = Delete::builder()
+        let refund = attempt.refund();
+        let refund = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(user_code_pk(code)))
-            .condition_expression("attribute_exists(pk)")
+            .key("pk", s(&attempt.pk))
+            .update_expression(refund.update)
+            .set_expression_attribute_values(Some(refund.values))
             .build()
             .map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let result = self
+        let mut transaction = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .send()
-            .await;
-        conditional(result, "TransactWriteItems", |e| {
+            .transact_items(TransactWriteItem::builder().update(refund).build());
+        if let Some(code) = delete_code {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", s(user_code_pk(code)))
+                .condition_expression("attribute_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::Malformed(e.to_string()))?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().delete(delete).build());
+        }
+        conditional(transaction.send().await, "TransactWriteItems", |e| {
             e.is_transaction_canceled_exception()
         })
     }
 
-    /// What the confirmation page needs, in one `BatchGetItem`: the live entry of a user code
-    /// (`None` when unknown, used or expired) and the number of failed look-ups from `ip` in
-    /// the current window.
-    pub async fn look_up_user_code(
-        &self,
-        code: &UserCode,
-        ip: &str,
-        window: u64,
-        now: Millis,
-    ) -> Result<(Option<UserCodeEntry>, u64), StoreError> {
-        let keys = KeysAndAttributes::builder()
-            .keys(HashMap::from([("pk".to_owned(), s(user_code_pk(code)))]))
-            .keys(HashMap::from([(
-                "pk".to_owned(),
-                s(failures_pk(ip, window, now)),
-            )]))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let out = self
+    /// The callback's `change` (redirected → approved or denied), then the user code's
+    /// deletion, so a used code is an unknown code: two calls, since only the grant names its
+    /// user code. Should the deletion fail, the code stays visible until it expires, but every
+    /// decision on it fails the grant's condition (logged, not returned).
+    pub async fn finish_sign_in(&self, change: &Transition<'_>) -> Result<bool, StoreError> {
+        let e = change.expressions();
+        let result = self
             .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(grant_pk(change.grant)))
+            .condition_expression(e.condition)
+            .update_expression(e.update)
+            .set_expression_attribute_names(Some(e.names))
+            .set_expression_attribute_values(Some(e.values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(|e| StoreError::sdk("BatchGetItem", e))?;
-        let items = out
-            .responses
-            .and_then(|mut r| r.remove(&self.table))
-            .unwrap_or_default();
-        let mut entry = None;
-        let mut failures = 0;
-        for item in items {
-            match item.get("pk") {
-                Some(AttributeValue::S(pk)) if pk.starts_with("user_code#") => {
-                    entry = Some(parse_user_code_item(&item)?)
-                        .filter(|e| e.expires_at * 1000 > now && e.user_code == *code);
-                }
-                _ => {
-                    failures = match item.get("failures") {
-                        Some(AttributeValue::N(v)) => v.parse().unwrap_or(u64::MAX),
-                        _ => 0,
-                    };
-                }
+            .await;
+        let item = match result {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(false);
             }
+            Err(err) => return Err(StoreError::sdk("UpdateItem", err)),
+        };
+        let code = Attributes(&item)
+            .text("user_code")
+            .ok()
+            .and_then(UserCode::parse);
+        if let Some(code) = code
+            && let Err(err) = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(user_code_pk(&code)))
+                .condition_expression("grant_pk = :grant")
+                .expression_attribute_values(":grant", s(grant_pk(change.grant)))
+                .send()
+                .await
+            && !err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception())
+        {
+            tracing::warn!(
+                grant = change.grant.short(),
+                error = %DisplayErrorContext(&err),
+                "could not delete the used user code; it expires with the grant"
+            );
         }
-        Ok((entry, failures))
+        Ok(true)
     }
 
-    /// Counts one failed user-code look-up from `ip` in the current window (RFC 8628 §5.1);
-    /// returns the window's count so far.
-    pub async fn count_failure(
+    /// The live entry of a user code, strongly consistent: `None` when unknown, used or
+    /// expired (expiry judged here, whatever TTL has or has not deleted).
+    pub async fn user_code_entry(
+        &self,
+        code: &UserCode,
+        now: Millis,
+    ) -> Result<Option<UserCodeEntry>, StoreError> {
+        let Some(item) = self.get_item(user_code_pk(code)).await? else {
+            return Ok(None);
+        };
+        let entry = parse_user_code_item(&item)?;
+        Ok(Some(entry).filter(|e| e.expires_at * 1000 > now && e.user_code == *code))
+    }
+
+    /// Reserves one user-code look-up from `ip` in the current window (RFC 8628 §5.1), before
+    /// the look-up is made: one conditional `UpdateItem` that fails once `limit` attempts are
+    /// held, so however many requests race, at most `limit` are ever evaluated in a window.
+    /// `None` when the budget is spent. A look-up that finds a live code gives its attempt
+    /// back ([`refund_attempt`](Self::refund_attempt), or inside [`decide`](Self::decide)), so
+    /// the budget counts failures and in-flight look-ups, and a success never resets failures.
+    ///
+    /// The window is fixed (`now / window`): across a window's edge at most `2 × limit`
+    /// look-ups can be evaluated within `window` seconds — the documented worst case.
+    pub async fn reserve_attempt(
+        &self,
+        ip: &str,
+        window: u64,
+        limit: u64,
+        now: Millis,
+    ) -> Result<Option<Attempt>, StoreError> {
+        let attempt = Attempt::new(ip, window, now);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&attempt.pk))
+            .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
+            .update_expression("ADD attempts :one SET expires_at = :end")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":end", n(attempt.window_end))
+            .send()
+            .await;
+        let reserved = conditional(result, "UpdateItem", |e| {
+            e.is_conditional_check_failed_exception()
+        })?;
+        Ok(reserved.then_some(attempt))
+    }
+
+    /// Gives back an attempt whose look-up found a live code.
+    pub async fn refund_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        let refund = attempt.refund();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&attempt.pk))
+            .update_expression(refund.update)
+            .set_expression_attribute_values(Some(refund.values))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// The number of attempts held from `ip` in the current window (tests and operators).
+    pub async fn attempts_held(
         &self,
         ip: &str,
         window: u64,
         now: Millis,
     ) -> Result<u64, StoreError> {
-        let window_end = (now / 1000) / window * window + window;
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(failures_pk(ip, window, now)))
-            .update_expression("ADD failures :one SET expires_at = :end")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(window_end))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk("UpdateItem", e))?;
-        match out.attributes.as_ref().and_then(|a| a.get("failures")) {
-            Some(AttributeValue::N(v)) => Ok(v.parse().unwrap_or(u64::MAX)),
-            _ => Err(StoreError::Malformed("failure count".into())),
+        let attempt = Attempt::new(ip, window, now);
+        Ok(match self.get_item(attempt.pk).await? {
+            Some(item) => Attributes(&item).number("attempts").unwrap_or(0),
+            None => 0,
+        })
+    }
+}
+
+/// One reserved user-code look-up (see [`GrantStore::reserve_attempt`]).
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pk: String,
+    window_end: u64,
+}
+
+impl Attempt {
+    fn new(ip: &str, window: u64, now: Millis) -> Self {
+        let window = window.max(1);
+        let bucket = (now / 1000) / window;
+        Attempt {
+            pk: format!("code_entry#{ip}#{bucket}"),
+            window_end: (bucket + 1) * window,
+        }
+    }
+
+    fn refund(&self) -> Expressions {
+        Expressions {
+            condition: String::new(),
+            update: "ADD attempts :minus_one SET expires_at = :end".to_owned(),
+            names: HashMap::new(),
+            values: Item::from([
+                (":minus_one".to_owned(), AttributeValue::N("-1".to_owned())),
+                (":end".to_owned(), n(self.window_end)),
+            ]),
         }
     }
 }
@@ -429,13 +542,16 @@ where
 /// One state change of a grant, as a conditional write.
 pub struct Transition<'a> {
     pub grant: &'a DeviceCodeHash,
-    pub from: GrantStatus,
+    /// The statuses the grant may be in for the change to apply.
+    pub from: Vec<GrantStatus>,
     pub to: GrantStatus,
     pub now: Millis,
     /// Attributes that must hold these values (e.g. `state_hash` at the callback).
     pub require: Vec<(&'static str, AttributeValue)>,
     /// Attributes to set alongside the status.
     pub set: Vec<(&'static str, AttributeValue)>,
+    /// Attributes to remove in the same write (what must not outlive its use).
+    pub remove: Vec<&'static str>,
 }
 
 struct Expressions {
@@ -450,12 +566,20 @@ impl<'a> Transition<'a> {
         debug_assert!(from.may_become(to), "{from:?} -> {to:?}");
         Self {
             grant,
-            from,
+            from: vec![from],
             to,
             now,
             require: Vec::new(),
             set: Vec::new(),
+            remove: Vec::new(),
         }
+    }
+
+    /// The change applies from `from` too.
+    pub fn or_from(mut self, from: GrantStatus) -> Self {
+        debug_assert!(from.may_become(self.to), "{from:?} -> {:?}", self.to);
+        self.from.push(from);
+        self
     }
 
     pub fn require(mut self, attr: &'static str, value: AttributeValue) -> Self {
@@ -468,14 +592,22 @@ impl<'a> Transition<'a> {
         self
     }
 
+    pub fn remove(mut self, attr: &'static str) -> Self {
+        self.remove.push(attr);
+        self
+    }
+
     fn expressions(&self) -> Expressions {
         let mut names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
         let mut values = Item::from([
-            (":from".to_owned(), s(self.from.as_str())),
             (":to".to_owned(), s(self.to.as_str())),
             (":now_s".to_owned(), n(self.now / 1000)),
         ]);
-        let mut condition = String::from("#status = :from AND expires_at > :now_s");
+        let from: Vec<String> = (0..self.from.len()).map(|i| format!(":f{i}")).collect();
+        for (name, status) in from.iter().zip(&self.from) {
+            values.insert(name.clone(), s(status.as_str()));
+        }
+        let mut condition = format!("#status IN ({}) AND expires_at > :now_s", from.join(", "));
         for (i, (attr, value)) in self.require.iter().enumerate() {
             condition.push_str(&format!(" AND #r{i} = :r{i}"));
             names.insert(format!("#r{i}"), (*attr).to_owned());
@@ -486,6 +618,13 @@ impl<'a> Transition<'a> {
             update.push_str(&format!(", #s{i} = :s{i}"));
             names.insert(format!("#s{i}"), (*attr).to_owned());
             values.insert(format!(":s{i}"), value.clone());
+        }
+        if !self.remove.is_empty() {
+            let removed: Vec<String> = (0..self.remove.len()).map(|i| format!("#x{i}")).collect();
+            for (name, attr) in removed.iter().zip(&self.remove) {
+                names.insert(name.clone(), (*attr).to_owned());
+            }
+            update.push_str(&format!(" REMOVE {}", removed.join(", ")));
         }
         Expressions {
             condition,
@@ -507,10 +646,8 @@ pub struct UserCodeEntry {
     pub expires_at: u64,
     pub device_ip: Option<String>,
     pub device_user_agent: Option<String>,
-}
-
-fn failures_pk(ip: &str, window: u64, now: Millis) -> String {
-    format!("verify_failures#{ip}#{}", (now / 1000) / window.max(1))
+    /// The S256 challenge of the grant's sign-in leg (the verifier is the device's alone).
+    pub code_challenge: String,
 }
 
 /// What the grant and its user code's item both carry: the immutable facts the confirmation
@@ -521,6 +658,7 @@ fn shared_attributes(g: &Grant) -> Item {
         ("scope".to_owned(), s(g.scope.to_string())),
         ("created_at".to_owned(), n(g.created_at)),
         ("expires_at".to_owned(), n(g.expires_at)),
+        ("code_challenge".to_owned(), s(&g.code_challenge)),
     ]);
     if let Some(ip) = &g.device_ip {
         item.insert("device_ip".to_owned(), s(ip));
@@ -553,6 +691,7 @@ fn parse_user_code_item(item: &Item) -> Result<UserCodeEntry, StoreError> {
         expires_at: a.number("expires_at")?,
         device_ip: a.optional("device_ip"),
         device_user_agent: a.optional("device_user_agent"),
+        code_challenge: a.text("code_challenge")?.to_owned(),
     })
 }
 
@@ -620,7 +759,7 @@ fn parse_grant(item: &Item) -> Result<Grant, StoreError> {
         next_poll_at: a.number("next_poll_at")?,
         device_ip: a.optional("device_ip"),
         device_user_agent: a.optional("device_user_agent"),
-        code_verifier: a.optional("code_verifier").map(Secret::new),
-        authorization_code: a.optional("authorization_code").map(Secret::new),
+        code_challenge: a.text("code_challenge")?.to_owned(),
+        authorization_code: a.optional(AUTHORIZATION_CODE).map(Secret::new),
     })
 }

@@ -28,11 +28,50 @@ pub enum TokenError {
     Unavailable(String),
 }
 
+/// The largest refresh token forwarded: Cognito's are about 1.8 KB.
+const MAX_REFRESH_TOKEN_BYTES: usize = 4096;
+
+/// Whether `raw` can be a refresh token Cognito issued, judged by shape alone, so that garbage
+/// is refused here instead of spending the account-wide `UserAuthentication` quota at Cognito
+/// (issue 9, item 8). Cognito's refresh tokens are JWE compact serializations (five base64url
+/// segments, a JSON header naming `alg` and `enc`); `accept_jws` also admits a three-segment
+/// JWS, which is what cognito-local issues, and is on only when Cognito is an emulator on a
+/// loopback address (see [`TokenClient::new`]). A shape check stops the accidental and the
+/// lazy; a determined attacker can forge the shape, which the WAF rate rule is for.
+pub fn is_refresh_token_shape(raw: &str, accept_jws: bool) -> bool {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    if raw.len() > MAX_REFRESH_TOKEN_BYTES {
+        return false;
+    }
+    let segments: Vec<&str> = raw.split('.').collect();
+    let base64url = |seg: &str| {
+        seg.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let jwe = segments.len() == 5
+        && segments[..2]
+            .iter()
+            .chain(&segments[3..])
+            .all(|s| !s.is_empty());
+    let jws = accept_jws && segments.len() == 3 && segments.iter().all(|s| !s.is_empty());
+    if !(jwe || jws) || !segments.iter().all(|s| base64url(s)) {
+        return false;
+    }
+    let header: Option<Value> = URL_SAFE_NO_PAD
+        .decode(segments[0])
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let names = |key: &str| header.as_ref().is_some_and(|h| h[key].is_string());
+    names("alg") && (!jwe || names("enc"))
+}
+
 /// The token endpoint client, built once per instance.
 #[derive(Debug, Clone)]
 pub struct TokenClient {
     http: reqwest::Client,
     endpoint: String,
+    /// Refresh tokens of the JWS shape are forwarded: Cognito is cognito-local on loopback.
+    emulated: bool,
 }
 
 impl TokenClient {
@@ -43,7 +82,19 @@ impl TokenClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { http, endpoint }
+        let emulated = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+            .iter()
+            .any(|p| endpoint.starts_with(p));
+        Self {
+            http,
+            endpoint,
+            emulated,
+        }
+    }
+
+    /// [`is_refresh_token_shape`] for this Cognito.
+    pub fn accepts_refresh_token_shape(&self, raw: &str) -> bool {
+        is_refresh_token_shape(raw, self.emulated)
     }
 
     /// Redeems an authorization code; returns Cognito's token response members.
@@ -129,4 +180,32 @@ fn basic_credentials(id: &str, secret: &str) -> String {
         "Basic {}",
         STANDARD.encode(format!("{}:{}", encode(id), encode(secret)))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWE_HEADER: &str = "eyJjdHkiOiJKV1QiLCJlbmMiOiJBMjU2R0NNIiwiYWxnIjoiUlNBLU9BRVAifQ";
+
+    #[test]
+    fn only_cognito_shaped_refresh_tokens_pass() {
+        let jwe = format!("{JWE_HEADER}.a2V5.aXY.Y2lwaGVy.dGFn");
+        assert!(is_refresh_token_shape(&jwe, false));
+        // A JWS (cognito-local's shape) only for the emulator.
+        let jws = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln";
+        assert!(!is_refresh_token_shape(jws, false));
+        assert!(is_refresh_token_shape(jws, true));
+        for bad in [
+            "",
+            "garbage",
+            "a.b.c.d.e",
+            &format!("{JWE_HEADER}..aXY.Y2lwaGVy.dGFn"),
+            &format!("{JWE_HEADER}.a2V5.aXY.Y2lw aGVy.dGFn"),
+            "eyJhbGciOiJSUzI1NiJ9.a2V5.aXY.Y2lwaGVy.dGFn", // no `enc`: not a JWE
+            &format!("{JWE_HEADER}.{}.aXY.Y2lwaGVy.dGFn", "A".repeat(5000)),
+        ] {
+            assert!(!is_refresh_token_shape(bad, true), "{bad:?}");
+        }
+    }
 }

@@ -70,7 +70,29 @@ impl DeviceCode {
     pub fn hash(&self) -> DeviceCodeHash {
         DeviceCodeHash(sha256_hex(&self.0))
     }
+
+    /// The PKCE verifier (RFC 7636) of this grant's sign-in leg at Cognito: 43 characters,
+    /// derived from the device code under its own label, so only the device, presenting its
+    /// code at poll time, can produce it. The grant stores only the S256
+    /// [`pkce_challenge`](Self::pkce_challenge), and the stored key is a hash under another
+    /// label, so nothing in the table yields the verifier (issue 9, item 3).
+    pub fn pkce_verifier(&self) -> Secret {
+        let mut digest = Sha256::new();
+        digest.update(PKCE_VERIFIER_LABEL);
+        digest.update(self.0.as_bytes());
+        Secret(URL_SAFE_NO_PAD.encode(digest.finalize()))
+    }
+
+    /// `BASE64URL(SHA256(verifier))`: the `code_challenge` sent with `code_challenge_method=S256`.
+    pub fn pkce_challenge(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(
+            self.pkce_verifier().expose_secret().as_bytes(),
+        ))
+    }
 }
+
+/// Domain separation between the stored key (`SHA256(code)`) and the PKCE verifier.
+const PKCE_VERIFIER_LABEL: &[u8] = b"portal-auth pkce-verifier v1\0";
 
 impl fmt::Debug for DeviceCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -192,14 +214,6 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The PKCE pair of RFC 7636 for the sign-in leg at Cognito: a 43-character verifier
-/// (256 bits, the unreserved alphabet) and its S256 challenge.
-pub fn pkce_pair() -> Result<(Secret, String), RandomnessUnavailable> {
-    let verifier = random_token(32)?;
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    Ok((Secret(verifier), challenge))
-}
-
 /// The OAuth `state` sent to Cognito on approve: base64url of the grant's key (32 bytes) and
 /// 128 random bits. The callback finds the grant from it without a lookup, and the grant
 /// stores only its hash, so a `state` cannot be forged from the key alone. base64url because
@@ -250,7 +264,8 @@ mod tests {
 
     #[test]
     fn pkce_verifiers_are_43_unreserved_characters_with_an_s256_challenge() {
-        let (verifier, challenge) = pkce_pair().unwrap();
+        let code = DeviceCode::generate().unwrap();
+        let (verifier, challenge) = (code.pkce_verifier(), code.pkce_challenge());
         assert_eq!(verifier.expose_secret().len(), 43);
         assert!(
             verifier
@@ -261,6 +276,12 @@ mod tests {
         let expected = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.expose_secret().as_bytes()));
         assert_eq!(challenge, expected);
         assert_eq!(format!("{verifier:?}"), "Secret(<redacted>)");
+        // Derived again from the same code, never from what is stored.
+        assert_eq!(code.pkce_verifier(), verifier);
+        assert_ne!(verifier.expose_secret(), code.expose_secret());
+        assert_ne!(verifier.hash(), code.hash().as_str());
+        let other = DeviceCode::generate().unwrap();
+        assert_ne!(other.pkce_verifier(), verifier);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  (none) ──device-code──► pending ──approve──► redirected ──callback──► approved ──poll wins──► consumed
-//!                            │ deny                │ Cognito error=              ▲                    │
+//!                            │ deny       approve ↻ │ deny, Cognito error=        ▲                    │
 //!                            └────► denied ◄───────┘                             └─Cognito unreachable┤
 //!                                                                                 Cognito invalid_grant└──► failed
 //!  any state past expires_at ──► expired (checked on every read, whatever storage says)
@@ -13,7 +13,7 @@
 //! answer never depends on a stale read.
 
 use crate::clock::Millis;
-use crate::codes::{DeviceCodeHash, Secret, UserCode};
+use crate::codes::{DeviceCode, DeviceCodeHash, Secret, UserCode};
 use crate::scope::Scopes;
 
 /// How much earlier than `interval` a poll may arrive and still count as on time: absorbs
@@ -69,7 +69,9 @@ impl GrantStatus {
         use GrantStatus::*;
         match self {
             Pending => &[Redirected, Denied],
-            Redirected => &[Approved, Denied],
+            // A fresh Approve restarts a sign-in that never came back (another tab, a closed
+            // window): new state, new binding, the old ones dead.
+            Redirected => &[Redirected, Approved, Denied],
             Approved => &[Consumed],
             // The winning poll holds the grant while it redeems the code at Cognito: it
             // releases it when Cognito cannot be reached, and fails it when Cognito refuses.
@@ -106,8 +108,9 @@ pub struct Grant {
     /// Where the device asked from, shown on the confirmation page (RFC 8628 §5.4).
     pub device_ip: Option<String>,
     pub device_user_agent: Option<String>,
-    /// Set on approve: the PKCE verifier of the sign-in leg, needed to redeem the code.
-    pub code_verifier: Option<Secret>,
+    /// The S256 PKCE challenge of the sign-in leg, set at issue from the device code
+    /// ([`DeviceCode::pkce_challenge`]); the verifier is never stored.
+    pub code_challenge: String,
     /// Set by the callback: Cognito's authorization code, redeemed once by the winning poll.
     pub authorization_code: Option<Secret>,
 }
@@ -129,7 +132,7 @@ impl Grant {
     /// `interval_secs` from `now`.
     #[allow(clippy::too_many_arguments)]
     pub fn issue(
-        device_code_hash: DeviceCodeHash,
+        device_code: &DeviceCode,
         user_code: UserCode,
         client_id: &str,
         scope: Scopes,
@@ -141,7 +144,8 @@ impl Grant {
     ) -> Self {
         let interval_ms = interval_secs * 1000;
         Grant {
-            device_code_hash,
+            device_code_hash: device_code.hash(),
+            code_challenge: device_code.pkce_challenge(),
             user_code,
             client_id: client_id.to_owned(),
             scope,
@@ -152,7 +156,6 @@ impl Grant {
             next_poll_at: now + interval_ms,
             device_ip,
             device_user_agent,
-            code_verifier: None,
             authorization_code: None,
         }
     }
@@ -208,7 +211,7 @@ mod tests {
 
     fn grant(status: GrantStatus) -> Grant {
         let mut g = Grant::issue(
-            DeviceCode::generate().unwrap().hash(),
+            &DeviceCode::generate().unwrap(),
             UserCode::generate().unwrap(),
             "client",
             Scopes::default(),
@@ -297,6 +300,10 @@ mod tests {
         assert!(Pending.may_become(Denied));
         assert!(!Pending.may_become(Approved));
         assert!(Redirected.may_become(Approved));
+        assert!(
+            Redirected.may_become(Redirected),
+            "a fresh Approve restarts it"
+        );
         assert!(Approved.may_become(Consumed));
         assert!(!Approved.may_become(Failed));
         assert!(Consumed.may_become(Approved));
