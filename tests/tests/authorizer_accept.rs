@@ -40,7 +40,7 @@ async fn the_demo_users_real_access_token_is_allowed_in_every_shape() {
         assert_eq!(context["username"], "demo");
         assert_eq!(context["client_id"], json!(pool.pool.public_client_id));
         assert_eq!(context["scope"], "aws.cognito.signin.user.admin");
-        assert_eq!(context["groups"], DEMO_GROUP);
+        assert_eq!(context["groups"], format!(r#"["{DEMO_GROUP}"]"#));
         assert!(
             context["sub"].as_str().is_some_and(|s| s.len() >= 10),
             "{context}"
@@ -79,8 +79,58 @@ async fn minted_tokens_with_custom_scopes_and_groups_meet_the_any_of_rules() {
         let token = pool.key.mint(&claims_with(&pool, now, scope, Some(groups)));
         let contexts = assert_allowed_everywhere(&authorizer, &format!("Bearer {token}")).await;
         assert_eq!(contexts[0]["scope"], scope);
-        assert_eq!(contexts[0]["groups"], groups.join(","));
+        assert_eq!(contexts[0]["groups"], json!(groups).to_string());
     }
+}
+
+/// Regression (issue 9, item 1): the context's `groups` used to be the groups joined with ","
+/// and routes were told to split on ","; a token whose `cognito:groups` is
+/// `["x,portal-admins"]` reached the route looking like a member of `portal-admins`. It is now
+/// the list as a JSON array in a string, in all three shapes, so a comma, a quote or a
+/// backslash in a group name stays inside that name.
+#[tokio::test]
+async fn a_group_name_cannot_forge_another_group_in_the_context() {
+    let pool = LocalPool::create().await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let now = clock.unix_seconds();
+    let authorizer = build_authorizer(pool.config(&[], &[]), clock).await;
+    let cases: [(&[&str], &str); 5] = [
+        (&["x,portal-admins"], r#"["x,portal-admins"]"#),
+        (&[r#"x","portal-admins"#], r#"["x\",\"portal-admins"]"#),
+        (&[r#"x\"#, "portal-admins"], r#"["x\\","portal-admins"]"#),
+        (&[DEMO_GROUP, "a b"], r#"["portal-users","a b"]"#),
+        (&[], "[]"),
+    ];
+    for (groups, encoded) in cases {
+        let token = pool
+            .key
+            .mint(&claims_with(&pool, now, "openid", Some(groups)));
+        let contexts = assert_allowed_everywhere(&authorizer, &format!("Bearer {token}")).await;
+        for (shape, context) in SHAPES.iter().zip(&contexts) {
+            assert_eq!(context["groups"], encoded, "{shape}: {groups:?}");
+            let decoded: Vec<String> = serde_json::from_str(encoded).expect("a JSON array");
+            assert_eq!(decoded, groups, "{shape}");
+        }
+    }
+    // No `cognito:groups` at all: the empty list, not an empty string.
+    let token = pool.key.mint(&claims_with(&pool, now, "openid", None));
+    let contexts = assert_allowed_everywhere(&authorizer, &format!("Bearer {token}")).await;
+    for context in contexts {
+        assert_eq!(context["groups"], "[]");
+    }
+    // The authorizer's own group rule was never fooled, and still is not.
+    let admins = build_authorizer(
+        pool.config(&[], &["portal-admins"]),
+        Arc::new(ManualClock::starting_now()),
+    )
+    .await;
+    let token = pool.key.mint(&claims_with(
+        &pool,
+        now,
+        "openid",
+        Some(&["x,portal-admins"]),
+    ));
+    assert_denied_everywhere(&admins, &format!("Bearer {token}")).await;
 }
 
 #[tokio::test]

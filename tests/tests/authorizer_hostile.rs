@@ -14,6 +14,7 @@
 
 use std::sync::Arc;
 
+use authorizer::claims::{LEEWAY_SECONDS, MAX_LIFETIME_SECONDS};
 use authorizer::{Authorizer, Clock, Config, ManualClock, Rejection, bearer::MAX_TOKEN_BYTES};
 use aws_lc_rs::signature;
 use portal_auth_runtime::Env;
@@ -301,6 +302,53 @@ hostile! {
         |c| Ctx::bearer(&c.key().mint(&c.with("nbf", json!(c.now + 60))));
     iat_in_the_future: Local, IssuedInFuture,
         |c| Ctx::bearer(&c.key().mint(&c.with("iat", json!(c.now + 3600))));
+    // Regression (issue 9, item 2): time claims written as floats were floored and saturated
+    // into an i64, so `"exp": 1e19` or `1e300` became i64::MAX and never expired (while the
+    // same integer was refused), a fractional `exp` was rounded, a huge negative `nbf` became
+    // i64::MIN. Only integers (or floats that are exact integers) from 0 to the year 9999 are
+    // NumericDates now, and `exp` may not lie further after `iat` (or now) than a Cognito
+    // access token lives.
+    exp_1e19_as_a_float: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!(1e19))));
+    exp_1e300_as_a_float: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!(1e300))));
+    exp_1_5: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!(1.5))));
+    exp_fractional_an_hour_ahead: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!(c.now as f64 + 3600.5))));
+    exp_negative: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!(-1))));
+    exp_i64_max_integer: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!(i64::MAX))));
+    exp_a_json_string_of_1e19: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!("1e19"))));
+    exp_a_year_after_iat: Local, LifetimeTooLong,
+        |c| Ctx::bearer(&c.key().mint(&c.with("exp", json!(c.now - 60 + 365 * 86_400))));
+    exp_just_past_the_lifetime_bound_after_iat: Local, LifetimeTooLong,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "exp",
+            json!(c.now - 60 + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS + 1),
+        )));
+    exp_a_year_ahead_without_iat: Local, LifetimeTooLong,
+        |c| {
+            let mut claims = c.without("iat");
+            claims["exp"] = json!(c.now + 365 * 86_400);
+            Ctx::bearer(&c.key().mint(&claims))
+        };
+    nbf_minus_1e300: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("nbf", json!(-1e300))));
+    nbf_fractional: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("nbf", json!(c.now as f64 - 59.5))));
+    iat_1e300: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("iat", json!(1e300))));
+    iat_negative: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("iat", json!(-1))));
+    auth_time_a_string: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("auth_time", json!((c.now - 60).to_string()))));
+    auth_time_1e300: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("auth_time", json!(1e300))));
+    auth_time_fractional: Local, Claims,
+        |c| Ctx::bearer(&c.key().mint(&c.with("auth_time", json!(c.now as f64 - 60.25))));
     // Issuer.
     iss_of_another_pool: Local, Issuer,
         |c| Ctx::bearer(&c.key().mint(&c.with(
@@ -357,6 +405,44 @@ hostile! {
         |_| String::new();
     bearer_with_nothing_after_it: Local, NotBearer,
         |_| "Bearer ".to_owned();
+}
+
+/// Decision (issue 9, item 2): a time claim written as a float that is an exact integer in
+/// range (`1800003600.0`, `1.8e9`) names the same second as the integer, so it is accepted;
+/// Cognito itself writes integers. The same token one second past the lifetime bound is not.
+#[tokio::test]
+async fn time_claims_written_as_exact_integer_floats_are_accepted() {
+    let ctx = Ctx::new(Setup::Local).await;
+    let genuine = Ctx::bearer(&ctx.minted());
+    assert!(is_allow(&ctx.authorizer.decide(Some(&genuine)).await));
+    let mut claims = ctx.claims();
+    for (name, value) in [
+        ("exp", ctx.now + 3600),
+        ("iat", ctx.now - 60),
+        ("nbf", ctx.now - 60),
+        ("auth_time", ctx.now - 60),
+    ] {
+        claims[name] = json!(value as f64);
+    }
+    let payload = serde_json::to_string(&claims).expect("JSON");
+    assert!(
+        payload.contains(&format!("\"exp\":{}.0", ctx.now + 3600)),
+        "the claims carry floats: {payload}"
+    );
+    let floats = Ctx::bearer(&ctx.key().mint(&claims));
+    assert_allowed_everywhere(&ctx.authorizer, &floats).await;
+    // At the bound (iat + lifetime + leeway) still accepted, one second later refused.
+    let iat = ctx.now - 60;
+    claims["exp"] = json!((iat + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS) as f64);
+    let at_bound = Ctx::bearer(&ctx.key().mint(&claims));
+    assert_allowed_everywhere(&ctx.authorizer, &at_bound).await;
+    claims["exp"] = json!((iat + MAX_LIFETIME_SECONDS + LEEWAY_SECONDS + 1) as f64);
+    let past_bound = Ctx::bearer(&ctx.key().mint(&claims));
+    assert_eq!(
+        ctx.authorizer.decide(Some(&past_bound)).await,
+        authorizer::Outcome::Unauthorized(Rejection::LifetimeTooLong)
+    );
+    assert_unauthorized_everywhere(&ctx.authorizer, &past_bound).await;
 }
 
 fn base64_decode(part: &str) -> Vec<u8> {

@@ -45,10 +45,7 @@ impl AccessRules {
         if !any_of(&self.required_scopes, token.scopes()) {
             return Ok(Verdict::DenyScope);
         }
-        if !any_of(
-            &self.required_groups,
-            token.groups.iter().map(String::as_str),
-        ) {
+        if !any_of(&self.required_groups, token.groups.iter()) {
             return Ok(Verdict::DenyGroup);
         }
         Ok(Verdict::Allow)
@@ -63,6 +60,7 @@ fn any_of<'a>(required: &[String], mut held: impl Iterator<Item = &'a str>) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Groups;
 
     fn rules(scopes: &[&str], groups: &[&str]) -> AccessRules {
         let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
@@ -79,8 +77,7 @@ mod tests {
             username: "u".into(),
             client_id: client_id.into(),
             scope: scope.into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            groups_joined: groups.join(","),
+            groups: Groups::new(groups.iter().map(|g| g.to_string()).collect()),
             exp: 0,
         }
     }
@@ -110,6 +107,8 @@ mod tests {
             ("", &["portal-users"][..], Verdict::DenyScope),
             ("portal/read", &[][..], Verdict::DenyGroup),
             ("portal/read", &["portal-user"][..], Verdict::DenyGroup),
+            // A comma is part of the name, never a separator.
+            ("portal/read", &["x,portal-users"][..], Verdict::DenyGroup),
         ];
         for (scope, groups, expected) in cases {
             assert_eq!(

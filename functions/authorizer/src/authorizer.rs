@@ -20,7 +20,7 @@ use crate::cache::{DEFAULT_CAPACITY, VerifiedCache};
 use crate::claims::{Claims, VerifiedToken};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::event::{Authorization, AuthorizerEvent};
+use crate::event::{Authorization, AuthorizerEvent, Shape};
 use crate::jwks::{JwksCache, JwksError, JwksOptions, KeyError};
 use crate::jws::{Compact, Header, MAX_SIGNATURE_BYTES, decode_part, decode_signature};
 use crate::rejection::Rejection;
@@ -167,6 +167,18 @@ impl Authorizer {
             }
             AuthorizerEvent::Unrecognized => (
                 Outcome::Unauthorized(Rejection::UnsupportedEvent),
+                Err(Unauthorized),
+            ),
+            // A malformed request is refused like an invalid credential, in the form its shape
+            // expects; the log line carries the fixed reason, never what was wrong with it.
+            AuthorizerEvent::Malformed {
+                looks_like: Shape::HttpApiV2,
+            } => (
+                Outcome::Unauthorized(Rejection::MalformedEvent),
+                Ok(AuthorizerResponse::simple(None)),
+            ),
+            AuthorizerEvent::Malformed { .. } => (
+                Outcome::Unauthorized(Rejection::MalformedEvent),
                 Err(Unauthorized),
             ),
         };
@@ -363,7 +375,7 @@ mod tests {
             statement["Resource"],
             "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*"
         );
-        assert_eq!(value["context"]["groups"], "portal-users");
+        assert_eq!(value["context"]["groups"], r#"["portal-users"]"#);
     }
 
     #[tokio::test]
@@ -396,6 +408,21 @@ mod tests {
         assert_eq!(diagnostic.error_message, "Unauthorized");
         let unknown = f.authorizer.handle(&AuthorizerEvent::Unrecognized).await;
         assert_eq!(unknown.unwrap_err(), Unauthorized);
+    }
+
+    #[tokio::test]
+    async fn malformed_events_are_refused_in_the_form_their_shape_expects() {
+        let f = fixture(&[], &[], 0);
+        for looks_like in [Shape::RestToken, Shape::RestRequest, Shape::Unknown] {
+            let event = AuthorizerEvent::Malformed { looks_like };
+            let err = f.authorizer.handle(&event).await.unwrap_err();
+            assert_eq!(Diagnostic::from(err).error_message, "Unauthorized");
+        }
+        let event = AuthorizerEvent::Malformed {
+            looks_like: Shape::HttpApiV2,
+        };
+        let value = serde_json::to_value(f.authorizer.handle(&event).await.unwrap()).unwrap();
+        assert_eq!(value, json!({"isAuthorized": false}));
     }
 
     #[tokio::test]

@@ -92,6 +92,7 @@ impl VerifiedCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Groups;
 
     fn token(exp: i64) -> Arc<VerifiedToken> {
         Arc::new(VerifiedToken {
@@ -99,8 +100,7 @@ mod tests {
             username: "u".into(),
             client_id: "c".into(),
             scope: String::new(),
-            groups: Vec::new(),
-            groups_joined: String::new(),
+            groups: Groups::default(),
             exp,
         })
     }

@@ -9,14 +9,22 @@
 //! Only what the decision needs is deserialized: every other member, and every header but
 //! `Authorization` (matched case-insensitively), is skipped without being copied. When the
 //! request carried `Authorization` more than once (two entries in `multiValueHeaders`, or two
-//! spellings of the name) the credential is ambiguous and refused. Every member is optional,
-//! so any JSON object deserializes; an unrecognised one is refused by the authorizer rather
-//! than failing inside the runtime.
+//! spellings of the name) the credential is ambiguous and refused.
+//!
+//! Deserialization never fails on a JSON value: the Lambda runtime deserializes the event
+//! before the handler runs, and a failure there would go back to API Gateway (and into an
+//! `ERROR` log line) as the runtime's own error, naming our types and quoting serde. So every
+//! member is optional (`null` is absent), and a value that is not a JSON object, or a member the
+//! decision reads (`version`, `type`, `authorizationToken`, `methodArn`, `headers`,
+//! `multiValueHeaders`, an `Authorization` value) of the wrong JSON type or given twice, is
+//! [`AuthorizerEvent::Malformed`]: a malformed request the authorizer refuses like any invalid
+//! credential. Only bytes that are not JSON at all still fail inside the runtime; API Gateway
+//! never sends those.
 
 use std::fmt;
 
-use serde::de::{IgnoredAny, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, de};
 
 /// The `Authorization` header of a REQUEST event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -49,9 +57,30 @@ impl Authorization {
     }
 }
 
+/// Which of the three shapes an event names by its `version` and `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    RestToken,
+    RestRequest,
+    HttpApiV2,
+    /// None of them (or `version` / `type` of the wrong JSON type).
+    Unknown,
+}
+
+impl Shape {
+    /// A short name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RestToken => "rest-token",
+            Self::RestRequest => "rest-request",
+            Self::HttpApiV2 => "http-api-v2",
+            Self::Unknown => "unrecognized",
+        }
+    }
+}
+
 /// An authorizer event, reduced to what the decision needs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(from = "RawEvent")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizerEvent {
     /// REST API TOKEN authorizer.
     RestToken {
@@ -66,114 +95,469 @@ pub enum AuthorizerEvent {
     },
     /// HTTP API payload format 2.0 with simple responses.
     HttpApiV2 { authorization: Authorization },
-    /// Not an authorizer event this function understands.
+    /// A JSON object that is not an authorizer event this function understands.
     Unrecognized,
+    /// Not a JSON object, or a member the decision reads of the wrong JSON type or given
+    /// twice. `looks_like` is the shape its `version` and `type` name, which only decides the
+    /// form of the refusal (HTTP API 2.0 answers `isAuthorized: false`; everything else fails
+    /// with `Unauthorized`).
+    Malformed { looks_like: Shape },
 }
 
 impl AuthorizerEvent {
     /// A short name for logs.
     pub fn shape(&self) -> &'static str {
         match self {
-            Self::RestToken { .. } => "rest-token",
-            Self::RestRequest { .. } => "rest-request",
-            Self::HttpApiV2 { .. } => "http-api-v2",
-            Self::Unrecognized => "unrecognized",
+            Self::RestToken { .. } => Shape::RestToken.name(),
+            Self::RestRequest { .. } => Shape::RestRequest.name(),
+            Self::HttpApiV2 { .. } => Shape::HttpApiV2.name(),
+            Self::Unrecognized => Shape::Unknown.name(),
+            Self::Malformed { looks_like } => looks_like.name(),
         }
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
+impl<'de> Deserialize<'de> for AuthorizerEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EventVisitor)
+    }
+}
+
+/// One member of the event, read without failing on its type.
+#[derive(Debug, Default)]
+enum Member<T> {
+    /// Not there, or `null`.
+    #[default]
+    Absent,
+    Present(T),
+    /// Of the wrong JSON type, or given twice.
+    Wrong,
+}
+
+impl<T> Member<T> {
+    fn is_wrong(&self) -> bool {
+        matches!(self, Self::Wrong)
+    }
+
+    /// A second occurrence of the member makes it ambiguous, whatever the values.
+    fn set(&mut self, value: Member<T>) {
+        *self = match self {
+            Self::Absent => value,
+            _ => Self::Wrong,
+        };
+    }
+
+    fn into_option(self) -> Option<T> {
+        match self {
+            Self::Present(value) => Some(value),
+            Self::Absent | Self::Wrong => None,
+        }
+    }
+
+    fn is(&self, expected: &str) -> bool
+    where
+        T: AsRef<str>,
+    {
+        matches!(self, Self::Present(v) if v.as_ref() == expected)
+    }
+}
+
+#[derive(Default)]
 struct RawEvent {
-    version: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    authorization_token: Option<String>,
-    method_arn: Option<String>,
-    #[serde(deserialize_with = "authorization_values")]
-    headers: Vec<String>,
-    #[serde(deserialize_with = "authorization_values")]
-    multi_value_headers: Vec<String>,
+    version: Member<String>,
+    kind: Member<String>,
+    authorization_token: Member<String>,
+    method_arn: Member<String>,
+    headers: Member<Vec<String>>,
+    multi_value_headers: Member<Vec<String>>,
 }
 
-impl From<RawEvent> for AuthorizerEvent {
-    fn from(raw: RawEvent) -> Self {
-        match (raw.version.as_deref(), raw.kind.as_deref()) {
-            (Some("2.0"), _) => Self::HttpApiV2 {
-                authorization: Authorization::from_values(raw.headers),
+impl RawEvent {
+    fn shape(&self) -> Shape {
+        if self.version.is_wrong() {
+            Shape::Unknown
+        } else if self.version.is("2.0") {
+            Shape::HttpApiV2
+        } else if self.kind.is("TOKEN") {
+            Shape::RestToken
+        } else if self.kind.is("REQUEST") {
+            Shape::RestRequest
+        } else {
+            Shape::Unknown
+        }
+    }
+
+    fn into_event(self) -> AuthorizerEvent {
+        let looks_like = self.shape();
+        let wrong = self.version.is_wrong()
+            || self.kind.is_wrong()
+            || self.authorization_token.is_wrong()
+            || self.method_arn.is_wrong()
+            || self.headers.is_wrong()
+            || self.multi_value_headers.is_wrong();
+        if wrong {
+            return AuthorizerEvent::Malformed { looks_like };
+        }
+        let headers = self.headers.into_option().unwrap_or_default();
+        match looks_like {
+            Shape::HttpApiV2 => AuthorizerEvent::HttpApiV2 {
+                authorization: Authorization::from_values(headers),
             },
-            (_, Some("TOKEN")) => Self::RestToken {
-                authorization_token: raw.authorization_token,
-                method_arn: raw.method_arn,
+            Shape::RestToken => AuthorizerEvent::RestToken {
+                authorization_token: self.authorization_token.into_option(),
+                method_arn: self.method_arn.into_option(),
             },
-            (_, Some("REQUEST")) => Self::RestRequest {
-                authorization: Authorization::from_rest(raw.headers, raw.multi_value_headers),
-                method_arn: raw.method_arn,
+            Shape::RestRequest => AuthorizerEvent::RestRequest {
+                authorization: Authorization::from_rest(
+                    headers,
+                    self.multi_value_headers.into_option().unwrap_or_default(),
+                ),
+                method_arn: self.method_arn.into_option(),
             },
-            _ => Self::Unrecognized,
+            Shape::Unknown => AuthorizerEvent::Unrecognized,
         }
     }
 }
 
-/// Reads a header map (`{name: value}` or `{name: [values]}`, possibly `null`) and keeps only
-/// the values of `Authorization`, in any case.
-fn authorization_values<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    d.deserialize_option(OptionalHeaders)
+/// The event's members the decision reads, told apart without allocating.
+enum Key {
+    Version,
+    Type,
+    AuthorizationToken,
+    MethodArn,
+    Headers,
+    MultiValueHeaders,
+    Other,
 }
 
-struct OptionalHeaders;
-
-impl<'de> Visitor<'de> for OptionalHeaders {
-    type Value = Vec<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a header map or null")
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(HeaderMap)
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_identifier(KeyVisitor)
     }
 }
 
-struct HeaderMap;
+struct KeyVisitor;
 
-impl<'de> Visitor<'de> for HeaderMap {
-    type Value = Vec<String>;
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a header map")
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+        Ok(match name {
+            "version" => Key::Version,
+            "type" => Key::Type,
+            "authorizationToken" => Key::AuthorizationToken,
+            "methodArn" => Key::MethodArn,
+            "headers" => Key::Headers,
+            "multiValueHeaders" => Key::MultiValueHeaders,
+            _ => Key::Other,
+        })
+    }
+}
+
+struct EventVisitor;
+
+impl<'de> Visitor<'de> for EventVisitor {
+    type Value = AuthorizerEvent;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut raw = RawEvent::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Version => raw.version.set(map.next_value::<Lenient<String>>()?.0),
+                Key::Type => raw.kind.set(map.next_value::<Lenient<String>>()?.0),
+                Key::AuthorizationToken => raw
+                    .authorization_token
+                    .set(map.next_value::<Lenient<String>>()?.0),
+                Key::MethodArn => raw.method_arn.set(map.next_value::<Lenient<String>>()?.0),
+                Key::Headers => raw.headers.set(map.next_value::<HeaderMap>()?.0),
+                Key::MultiValueHeaders => raw
+                    .multi_value_headers
+                    .set(map.next_value::<HeaderMap>()?.0),
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(raw.into_event())
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        drain_seq(seq)?;
+        Ok(Self::not_an_object())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Self::not_an_object())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Self::not_an_object())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Self::not_an_object())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Self::not_an_object())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Self::not_an_object())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Self::not_an_object())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Self::not_an_object())
+    }
+}
+
+impl EventVisitor {
+    fn not_an_object() -> AuthorizerEvent {
+        AuthorizerEvent::Malformed {
+            looks_like: Shape::Unknown,
+        }
+    }
+}
+
+/// Reads what is left of a sequence or map, so the deserializer stays in step after a value of
+/// the wrong type.
+fn drain_seq<'de, S: SeqAccess<'de>>(mut seq: S) -> Result<(), S::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn drain_map<'de, M: MapAccess<'de>>(mut map: M) -> Result<(), M::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// Visitor methods for the JSON types a member does not accept: each reads the value and
+/// answers `$wrong`.
+macro_rules! wrong_types {
+    ($wrong:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($wrong)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($wrong)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($wrong)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($wrong)
+        }
+    };
+}
+
+/// A string member: a string, absent (`null`), or of the wrong type.
+struct Lenient<T>(Member<T>);
+
+impl<'de> Deserialize<'de> for Lenient<String> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StringMember)
+    }
+}
+
+struct StringMember;
+
+impl<'de> Visitor<'de> for StringMember {
+    type Value = Lenient<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Lenient(Member::Present(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Lenient(Member::Present(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Lenient(Member::Absent))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Lenient(Member::Absent))
+    }
+
+    wrong_types!(Lenient(Member::Wrong));
+
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        drain_seq(seq)?;
+        Ok(Lenient(Member::Wrong))
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        drain_map(map)?;
+        Ok(Lenient(Member::Wrong))
+    }
+}
+
+/// A header map (`{name: value}` or `{name: [values]}`, possibly `null`), reduced to the values
+/// of `Authorization`, in any case. Other headers are skipped whatever their type; an
+/// `Authorization` value that is neither a string nor an array of strings makes the whole map
+/// [`Member::Wrong`].
+struct HeaderMap(Member<Vec<String>>);
+
+impl<'de> Deserialize<'de> for HeaderMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(HeaderMapVisitor)
+    }
+}
+
+struct HeaderMapVisitor;
+
+impl<'de> Visitor<'de> for HeaderMapVisitor {
+    type Value = HeaderMap;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(HeaderMap(Member::Absent))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(HeaderMap(Member::Absent))
+    }
+
+    wrong_types!(HeaderMap(Member::Wrong));
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(HeaderMap(Member::Wrong))
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        drain_seq(seq)?;
+        Ok(HeaderMap(Member::Wrong))
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let mut values = Vec::new();
-        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if name.eq_ignore_ascii_case("authorization") {
-                match map.next_value::<Option<OneOrMany>>()? {
-                    Some(OneOrMany::One(v)) => values.push(v),
-                    Some(OneOrMany::Many(vs)) => values.extend(vs),
-                    None => {}
-                }
-            } else {
+        let mut wrong = false;
+        while let Some(HeaderName { is_authorization }) = map.next_key()? {
+            if !is_authorization {
                 map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            match map.next_value::<HeaderValues>()? {
+                HeaderValues::Values(vs) => values.extend(vs),
+                HeaderValues::Wrong => wrong = true,
             }
         }
-        Ok(values)
+        Ok(HeaderMap(if wrong {
+            Member::Wrong
+        } else {
+            Member::Present(values)
+        }))
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
+/// A header's name, compared with `Authorization` without being copied.
+struct HeaderName {
+    is_authorization: bool,
+}
+
+impl<'de> Deserialize<'de> for HeaderName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(HeaderNameVisitor)
+    }
+}
+
+struct HeaderNameVisitor;
+
+impl Visitor<'_> for HeaderNameVisitor {
+    type Value = HeaderName;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a header name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<HeaderName, E> {
+        Ok(HeaderName {
+            is_authorization: name.eq_ignore_ascii_case("authorization"),
+        })
+    }
+}
+
+/// The value of `Authorization` in a header map: one string, an array of strings, or `null`
+/// (no value).
+enum HeaderValues {
+    Values(Vec<String>),
+    Wrong,
+}
+
+impl<'de> Deserialize<'de> for HeaderValues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(HeaderValuesVisitor)
+    }
+}
+
+struct HeaderValuesVisitor;
+
+impl<'de> Visitor<'de> for HeaderValuesVisitor {
+    type Value = HeaderValues;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(HeaderValues::Values(vec![v.to_owned()]))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(HeaderValues::Values(vec![v]))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(HeaderValues::Values(Vec::new()))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(HeaderValues::Values(Vec::new()))
+    }
+
+    wrong_types!(HeaderValues::Wrong);
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        let mut values = Vec::new();
+        let mut wrong = false;
+        while let Some(Lenient(value)) = seq.next_element::<Lenient<String>>()? {
+            match value {
+                Member::Present(v) => values.push(v),
+                // `null` is no header value, and neither is a number or an object.
+                Member::Absent | Member::Wrong => wrong = true,
+            }
+        }
+        Ok(if wrong {
+            HeaderValues::Wrong
+        } else {
+            HeaderValues::Values(values)
+        })
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        drain_map(map)?;
+        Ok(HeaderValues::Wrong)
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +676,117 @@ mod tests {
         for value in [json!({}), json!({"type": "WEIRD"}), json!({"Records": []})] {
             assert_eq!(parse(value), AuthorizerEvent::Unrecognized);
         }
+    }
+
+    /// Regression (issue 9, item 3): these failed inside the Lambda runtime, before the
+    /// handler ran, with serde's message naming `RawEvent` or `OneOrMany`.
+    #[test]
+    fn wrong_json_types_are_malformed_events_not_errors() {
+        use Shape::*;
+        let cases = [
+            (r#"{"type": 5, "authorizationToken": "Bearer t"}"#, Unknown),
+            (r#"{"type": "TOKEN", "authorizationToken": {}}"#, RestToken),
+            (
+                r#"{"type": "TOKEN", "authorizationToken": ["Bearer t"]}"#,
+                RestToken,
+            ),
+            (
+                r#"{"type": "TOKEN", "authorizationToken": "t", "methodArn": 1}"#,
+                RestToken,
+            ),
+            (r#"{"type": "REQUEST", "headers": []}"#, RestRequest),
+            (
+                r#"{"type": "REQUEST", "headers": "Authorization: x"}"#,
+                RestRequest,
+            ),
+            (
+                r#"{"type": "REQUEST", "headers": {"Authorization": 7}}"#,
+                RestRequest,
+            ),
+            (
+                r#"{"type": "REQUEST", "headers": {"authorization": {"v": "x"}}}"#,
+                RestRequest,
+            ),
+            (
+                r#"{"type": "REQUEST", "multiValueHeaders": {"Authorization": [1]}}"#,
+                RestRequest,
+            ),
+            (
+                r#"{"type": "REQUEST", "multiValueHeaders": {"Authorization": ["a", null]}}"#,
+                RestRequest,
+            ),
+            (
+                r#"{"type": "REQUEST", "multiValueHeaders": 3}"#,
+                RestRequest,
+            ),
+            (r#"{"version": "2.0", "headers": []}"#, HttpApiV2),
+            (
+                r#"{"version": "2.0", "type": ["REQUEST"], "headers": {}}"#,
+                HttpApiV2,
+            ),
+            (r#"{"version": 2, "type": "REQUEST"}"#, Unknown),
+            (r#"{"version": {"v": "2.0"}, "type": "TOKEN"}"#, Unknown),
+            // Not an object at all.
+            (r#"["TOKEN", "Bearer t"]"#, Unknown),
+            (r#""TOKEN""#, Unknown),
+            ("42", Unknown),
+            ("-1.5", Unknown),
+            ("true", Unknown),
+            ("null", Unknown),
+            ("[]", Unknown),
+        ];
+        for (text, looks_like) in cases {
+            let expected = AuthorizerEvent::Malformed { looks_like };
+            // As the Lambda runtime reads it (from bytes), and from a `Value`.
+            let from_bytes: AuthorizerEvent = serde_json::from_str(text).expect(text);
+            assert_eq!(from_bytes, expected, "{text}");
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(parse(value), expected, "{text} as a Value");
+        }
+        // A member given twice is ambiguous, like a header given twice (only bytes can say
+        // so: a `Value` keeps the last).
+        let duplicates = [
+            (r#"{"type": "TOKEN", "type": "REQUEST"}"#, Unknown),
+            (
+                r#"{"type": "TOKEN", "authorizationToken": "a", "authorizationToken": "b"}"#,
+                RestToken,
+            ),
+            (
+                r#"{"version": "2.0", "headers": {}, "headers": {}}"#,
+                HttpApiV2,
+            ),
+        ];
+        for (text, looks_like) in duplicates {
+            let event: AuthorizerEvent = serde_json::from_str(text).expect(text);
+            assert_eq!(event, AuthorizerEvent::Malformed { looks_like }, "{text}");
+        }
+    }
+
+    #[test]
+    fn null_members_are_absent_and_other_headers_may_be_anything() {
+        assert_eq!(
+            parse(json!({"type": "TOKEN", "authorizationToken": null, "methodArn": null})),
+            AuthorizerEvent::RestToken {
+                authorization_token: None,
+                method_arn: None
+            }
+        );
+        assert_eq!(
+            parse(json!({"version": "2.0", "headers": null, "x": [1, {"y": null}]})),
+            AuthorizerEvent::HttpApiV2 {
+                authorization: Authorization::Missing
+            }
+        );
+        assert_eq!(
+            parse(
+                json!({"type": "REQUEST", "headers": {"x-n": 1, "x-o": {}, "x-a": [[]]},
+                         "multiValueHeaders": {"Authorization": null}})
+            ),
+            AuthorizerEvent::RestRequest {
+                authorization: Authorization::Missing,
+                method_arn: None
+            }
+        );
     }
 
     #[test]

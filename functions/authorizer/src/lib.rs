@@ -11,7 +11,8 @@
 //! - [`jwks`]: the pool's signing keys, fetched at cold start, parsed once per `kid`, refetched
 //!   on an unknown `kid` at most once per interval, concurrent fetches merged, failing closed.
 //! - [`claims`]: the payload, parsed once: `iss` exact, `exp` required, `nbf`/`iat`, `token_use`,
-//!   with at most [`claims::LEEWAY_SECONDS`] of clock skew.
+//!   with at most [`claims::LEEWAY_SECONDS`] of clock skew; time claims whole seconds in range,
+//!   `exp` at most [`claims::MAX_LIFETIME_SECONDS`] after `iat`.
 //! - [`cache`]: a bounded cache of tokens this instance has already verified.
 //! - [`access`]: the per-deployment rules: `client_id`, required scopes and groups (any-of).
 //! - [`event`] and [`response`]: the three event shapes API Gateway sends (REST TOKEN, REST

@@ -45,6 +45,8 @@ pub enum Rejection {
     MissingExpiry,
     #[error("token expired")]
     Expired,
+    #[error("exp further after iat than any Cognito access token lives")]
+    LifetimeTooLong,
     #[error("nbf in the future")]
     NotYetValid,
     #[error("iat in the future")]
@@ -57,6 +59,8 @@ pub enum Rejection {
     ClientNotAllowed,
     #[error("event is not an API Gateway authorizer event")]
     UnsupportedEvent,
+    #[error("malformed event: not a JSON object, or a member of the wrong JSON type")]
+    MalformedEvent,
     #[error("methodArn missing or malformed")]
     MethodArn,
 }

@@ -9,8 +9,12 @@
 //!   error message `Unauthorized`, which API Gateway turns into 401.
 //! - HTTP API payload 2.0 with simple responses: `{"isAuthorized": bool, "context": {...}}`.
 //!
-//! The context handed to the route: `sub`, `username`, `client_id`, `scope` (space-separated),
-//! `groups` (comma-joined). API Gateway allows only string, number and boolean values there.
+//! The context handed to the route, the same in all three shapes: `sub`, `username`,
+//! `client_id`, `scope` (space-separated, as issued: a scope token cannot contain a space) and
+//! `groups`, a JSON array of the group names in a string (`["portal-users","x,y"]`; `[]` for
+//! none). API Gateway allows only string, number and boolean values there, and a group name can
+//! contain any character, so a joined list could be forged (`["x,portal-admins"]` split on ","
+//! reads as a member of `portal-admins`); a JSON array cannot.
 
 use std::sync::Arc;
 
@@ -76,7 +80,7 @@ impl Serialize for Context {
         map.serialize_entry("username", &t.username)?;
         map.serialize_entry("client_id", &t.client_id)?;
         map.serialize_entry("scope", &t.scope)?;
-        map.serialize_entry("groups", &t.groups_joined)?;
+        map.serialize_entry("groups", t.groups.as_context())?;
         map.end()
     }
 }
@@ -118,6 +122,7 @@ pub fn stage_wildcard(method_arn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claims::Groups;
     use aws_lambda_events::apigw::{
         ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
     };
@@ -130,8 +135,7 @@ mod tests {
             username: "demo".into(),
             client_id: "client-1".into(),
             scope: "openid portal/read".into(),
-            groups: vec!["a".into(), "b".into()],
-            groups_joined: "a,b".into(),
+            groups: Groups::new(vec!["a".into(), "b".into()]),
             exp: 0,
         })
     }
@@ -178,7 +182,7 @@ mod tests {
                     {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}
                 ]},
                 "context": {"sub": "sub-1", "username": "demo", "client_id": "client-1",
-                            "scope": "openid portal/read", "groups": "a,b"}
+                            "scope": "openid portal/read", "groups": r#"["a","b"]"#}
             })
         );
         let reference: ApiGatewayCustomAuthorizerResponse = serde_json::from_value(value).unwrap();
@@ -208,7 +212,7 @@ mod tests {
     fn simple_responses_match_the_reference_type() {
         let allowed = serde_json::to_value(AuthorizerResponse::simple(Some(token()))).unwrap();
         assert_eq!(allowed["isAuthorized"], true);
-        assert_eq!(allowed["context"]["groups"], "a,b");
+        assert_eq!(allowed["context"]["groups"], r#"["a","b"]"#);
         let reference: ApiGatewayV2CustomAuthorizerSimpleResponse =
             serde_json::from_value(allowed).unwrap();
         assert!(reference.is_authorized);
