@@ -15,6 +15,12 @@ What is checked, and why each layer exists:
    DynamoDB, the table's TTL / PITR / SSE, every non-public route behind the authorizer, every
    function on provided.al2023 / arm64, every integration naming a function that exists and
    may be invoked. Each property is also broken on purpose, and the check must notice.
+5. The optional AWS WAF web ACL of issue 9, the same way: with the default parameters a
+   regional web ACL associated with the API stage, whose rate-based rule counts per client IP
+   and blocks with 429 on every device route (its scope-down statement is evaluated on the
+   URI paths AWS WAF sees, stage prefix or not); with DeviceWafEnabled=false no web ACL and no
+   association, CloudFormation's conditions evaluated, and nothing created left referring to
+   them. Broken on purpose too (rule, association, key, action, paths, condition).
 
 Nothing here touches the network: check.sh runs it without one where the kernel allows, and
 with fake credentials and a dead proxy in any case. Prints `template: N passed, M failed` and
@@ -34,6 +40,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -73,9 +80,9 @@ SAMPLE_PROTECTED_ROUTE = ("GET", "/me")
 EXPECTED_DYNAMODB = {
     "device-code": {"dynamodb:PutItem"},  # create: TransactWriteItems(Put grant, Put user code)
     "device-token": {"dynamodb:UpdateItem"},  # poll, slow_down, transition
-    # look_up_user_code: BatchGetItem; count_failure: UpdateItem; decide: TransactWriteItems(Update, Delete)
-    "device-verify": {"dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
-    "device-callback": {"dynamodb:UpdateItem"},  # transition
+    # user_code_entry: GetItem; reserve/refund_attempt: UpdateItem; decide: TransactWriteItems(Update, Update, Delete)
+    "device-verify": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    "device-callback": {"dynamodb:UpdateItem", "dynamodb:DeleteItem"},  # finish_sign_in
     "authorizer": set(),
 }
 # The functions that call DescribeUserPoolClient (through AppClients).
@@ -187,6 +194,8 @@ def cfn_lint_many(paths: list[Path]) -> dict[Path, list[str]]:
     by_file: dict[Path, list[str]] = {p: [] for p in paths}
     for m in matches:
         by_file.setdefault(Path(m["Filename"]), []).append(f'{m["Rule"]["Id"]} {m["Message"]}')
+    for found in by_file.values():  # errors first: they are what a report should name
+        found.sort(key=lambda s: not s.startswith("E"))
     if rc != 0 and not matches:
         raise RuntimeError(f"cfn-lint exited {rc} without matches:\n{out[:2000]}")
     return by_file
@@ -644,6 +653,368 @@ def check_callback_matches_base_url(cfn: dict) -> list[str]:
     return out
 
 
+# --------------------------------------------------------------------------- AWS WAF (issue 9)
+# The optional web ACL: a per-IP rate-based rule on the device routes. The checks evaluate
+# CloudFormation's conditions for a set of parameter values (what would be created), and the
+# rule's scope-down statement on the URI paths AWS WAF would see, as a small interpreter of
+# the statement types it understands (anything else is reported, not guessed).
+
+WAF_ENABLED_PARAMETER = "DeviceWafEnabled"
+WAF_LIMIT_PARAMETER = "DeviceWafRateLimit"
+WAF_MIN_LIMIT = 10  # AWS WAF's minimum for a rate-based rule
+# design.md's device routes and the Data Product Portal dialect's, the ones the template does
+# not route yet included: the rule must cover them when they arrive. The last one stands for
+# the issue's glob /api/v2/authn/device*: a sibling of the dialect's path, not a sub-path.
+WAF_DEVICE_PATHS = {
+    "/device", "/device/code", "/device/token", "/device/revoke", "/device/callback",
+    "/api/v2/authn/device", "/api/v2/authn/device/device_token", "/api/v2/authn/device/jwt_token",
+    "/api/v2/authn/device_token",
+}
+
+
+def _is_device_path(path: str) -> bool:
+    return path == "/device" or path.startswith("/device/") or path.startswith("/api/v2/authn/device")
+
+
+class Unevaluable(Exception):
+    """A construct these checks do not evaluate (so they cannot vouch for it)."""
+
+
+def parameter_values(cfn: dict, overrides: dict[str, str]) -> dict[str, str]:
+    """Every parameter's value as CloudFormation compares it (a string): the override, else the default."""
+    out = {}
+    for name, p in cfn.get("Parameters", {}).items():
+        v = overrides.get(name, p.get("Default", ""))
+        out[name] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+    return out
+
+
+def condition_value(cfn: dict, name: str, params: dict[str, str], seen: tuple = ()) -> bool:
+    if name in seen:
+        raise Unevaluable(f"condition {name} refers to itself")
+    expr = cfn.get("Conditions", {}).get(name)
+    if expr is None:
+        raise Unevaluable(f"condition {name} is not defined")
+    return _evaluate_condition(cfn, expr, params, seen + (name,))
+
+
+def _evaluate_condition(cfn: dict, expr: Any, params: dict[str, str], seen: tuple) -> bool:
+    if isinstance(expr, dict) and len(expr) == 1:
+        ((fn, arg),) = expr.items()
+        if fn == "Condition":
+            return condition_value(cfn, arg, params, seen)
+        if fn == "Fn::Not":
+            return not _evaluate_condition(cfn, arg[0], params, seen)
+        if fn == "Fn::And":
+            return all(_evaluate_condition(cfn, a, params, seen) for a in arg)
+        if fn == "Fn::Or":
+            return any(_evaluate_condition(cfn, a, params, seen) for a in arg)
+        if fn == "Fn::Equals":
+            a, b = (_condition_operand(x, params) for x in arg)
+            return a == b
+    raise Unevaluable(f"cannot evaluate condition {json.dumps(expr)}")
+
+
+def _condition_operand(value: Any, params: dict[str, str]) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    name = ref(value)
+    if name in params:
+        return params[name]
+    raise Unevaluable(f"cannot evaluate {json.dumps(value)} in a condition")
+
+
+def deployed(cfn: dict, overrides: dict[str, str]) -> tuple[set[str], set[str], dict[str, str]]:
+    """The resources and outputs CloudFormation would create with these parameter values."""
+    params = parameter_values(cfn, overrides)
+
+    def created(item: dict) -> bool:
+        return "Condition" not in item or condition_value(cfn, item["Condition"], params)
+
+    res = {lid for lid, r in cfn["Resources"].items() if created(r)}
+    outs = {name for name, o in cfn.get("Outputs", {}).items() if created(o)}
+    return res, outs, params
+
+
+def references(value: Any, cfn: dict, params: dict[str, str]) -> set[str]:
+    """The names a value refers to (Ref, GetAtt, Sub), following only the branch each Fn::If takes."""
+    if isinstance(value, list):
+        return set().union(*(references(v, cfn, params) for v in value))
+    if not isinstance(value, dict):
+        return set()
+    if set(value) == {"Fn::If"}:
+        cond, then, other = value["Fn::If"]
+        return references(then if condition_value(cfn, cond, params) else other, cfn, params)
+    if set(value) == {"Ref"}:
+        return {value["Ref"]}
+    if set(value) == {"Fn::GetAtt"}:
+        return {getatt(value)[0]}
+    if set(value) == {"Fn::Sub"}:
+        arg = value["Fn::Sub"]
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+        names = {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)} - set(variables)
+        return names | references(variables, cfn, params)
+    return set().union(*(references(v, cfn, params) for v in value.values()))
+
+
+def dangling_references(cfn: dict, overrides: dict[str, str]) -> list[str]:
+    """Created resources and outputs that refer to a resource these parameter values do not create
+    (CloudFormation would refuse the stack)."""
+    out = []
+    created, outputs, params = deployed(cfn, overrides)
+    known = created | set(cfn.get("Parameters", {}))
+    where = " ".join(f"{k}={v}" for k, v in overrides.items()) or "the default parameters"
+    items = [(f"resource {lid}", r.get("Properties"), as_list(r.get("DependsOn", []))) for lid, r in cfn["Resources"].items() if lid in created]
+    items += [(f"output {name}", o.get("Value"), []) for name, o in cfn.get("Outputs", {}).items() if name in outputs]
+    for what, value, depends in items:
+        for name in sorted(references(value, cfn, params) | set(depends)):
+            if name not in known and not name.startswith("AWS::"):
+                out.append(f"with {where}: {what} refers to {name}, which is not created")
+    return out
+
+
+def _waf_string(value: Any, params: dict[str, str]) -> str:
+    if isinstance(value, str):
+        return value
+    s = sub_string(value)
+    if s is not None and isinstance(value["Fn::Sub"], str):
+        def param(m: re.Match) -> str:
+            if m.group(1) not in params:
+                raise Unevaluable(f"cannot resolve ${{{m.group(1)}}} in {s!r}")
+            return params[m.group(1)]
+
+        return re.sub(r"\$\{([^!}][^}]*)\}", param, s)
+    raise Unevaluable(f"cannot resolve {json.dumps(value)}")
+
+
+def _normalize_path(path: str) -> str:
+    path = re.sub(r"/{2,}", "/", path)
+    parts: list[str] = []
+    for seg in path.split("/"):
+        if seg == ".":
+            continue
+        if seg == ".." and len(parts) > 1:
+            parts.pop()
+            continue
+        parts.append(seg)
+    return "/".join(parts)
+
+
+WAF_TRANSFORMATIONS: dict[str, Callable[[str], str]] = {
+    "NONE": lambda s: s,
+    "URL_DECODE": urllib.parse.unquote,
+    "LOWERCASE": str.lower,
+    "UPPERCASE": str.upper,
+    "NORMALIZE_PATH": _normalize_path,
+}
+
+
+def waf_statement_matches(stmt: dict, path: str, params: dict[str, str]) -> bool:
+    """Whether an AWS WAF statement matches a request with this URI path (the statement types
+    and text transformations a path-scoped rule needs; anything else is Unevaluable)."""
+    if not isinstance(stmt, dict) or len(stmt) != 1:
+        raise Unevaluable(f"not one statement: {json.dumps(stmt)[:200]}")
+    ((kind, s),) = stmt.items()
+    if kind == "OrStatement":
+        return any(waf_statement_matches(x, path, params) for x in s["Statements"])
+    if kind == "AndStatement":
+        return all(waf_statement_matches(x, path, params) for x in s["Statements"])
+    if kind == "NotStatement":
+        return not waf_statement_matches(s["Statement"], path, params)
+    if kind not in ("ByteMatchStatement", "RegexMatchStatement"):
+        raise Unevaluable(f"{kind} is not evaluated by this check")
+    if s.get("FieldToMatch") != {"UriPath": {}}:
+        raise Unevaluable(f"{kind} inspects {json.dumps(s.get('FieldToMatch'))}, not the URI path")
+    value = path
+    for t in sorted(s.get("TextTransformations", []), key=lambda t: t.get("Priority", 0)):
+        if t.get("Type") not in WAF_TRANSFORMATIONS:
+            raise Unevaluable(f"text transformation {t.get('Type')} is not evaluated by this check")
+        value = WAF_TRANSFORMATIONS[t["Type"]](value)
+    if kind == "RegexMatchStatement":
+        return re.search(_waf_string(s["RegexString"], params), value) is not None
+    if "SearchStringBase64" in s:
+        import base64
+
+        needle = base64.b64decode(_waf_string(s["SearchStringBase64"], params)).decode()
+    else:
+        needle = _waf_string(s.get("SearchString"), params)
+    position = s.get("PositionalConstraint")
+    if position == "EXACTLY":
+        return value == needle
+    if position == "STARTS_WITH":
+        return value.startswith(needle)
+    if position == "ENDS_WITH":
+        return value.endswith(needle)
+    if position == "CONTAINS":
+        return needle in value
+    if position == "CONTAINS_WORD":
+        return re.search(r"(?<![A-Za-z0-9_])" + re.escape(needle) + r"(?![A-Za-z0-9_])", value) is not None
+    raise Unevaluable(f"PositionalConstraint {position!r}")
+
+
+def waf_sample_paths(cfn: dict, params: dict[str, str]) -> tuple[list[str], list[str]]:
+    """URI paths as AWS WAF sees them on this stage: (must count, must not count). On the
+    execute-api URL the path starts with the stage name; through a custom domain with the
+    mapping's base path, or nothing."""
+    template_paths = {re.sub(r"\{[^}]+\}", "x", p) for _, p in routes(openapi(cfn))}
+    device = sorted(WAF_DEVICE_PATHS | {p for p in template_paths if _is_device_path(p)})
+    other = sorted(p for p in template_paths if not _is_device_path(p))
+    stage = "/" + params.get("StageName", "v1")
+    prefixes = list(dict.fromkeys([stage, "/prod", "", "/auth"]))
+    must = [pre + p for p in device for pre in prefixes]
+    # What else reaches the same route: a trailing slash, a percent-encoded letter, a doubled slash.
+    must += [stage + p + "/" for p in device] + [stage + p.replace("device", "d%65vice", 1) for p in device]
+    must += [stage + "/" + p for p in device]
+    must_not = [pre + p for p in other for pre in prefixes]
+    return must, must_not
+
+
+def _visibility_problems(what: str, vis: Any) -> list[str]:
+    vis = vis or {}
+    out = []
+    if vis.get("CloudWatchMetricsEnabled") is not True:
+        out.append(f"{what}: CloudWatch metrics are off")
+    if vis.get("SampledRequestsEnabled") is not False:
+        out.append(f"{what}: sampled requests are on (they keep request headers, client secrets and cookies included)")
+    return out
+
+
+def _rate_rule_problems(rule: dict, params: dict[str, str], must: list[str], must_not: list[str]) -> list[str]:
+    name = f"rule {rule.get('Name')!r}"
+    rb = rule["Statement"]["RateBasedStatement"]
+    out = []
+    if rb.get("AggregateKeyType") != "IP":
+        out.append(f"{name}: AggregateKeyType {rb.get('AggregateKeyType')!r}, expected IP (a budget per client address)")
+    if ref(rb.get("Limit")) != WAF_LIMIT_PARAMETER:
+        out.append(f"{name}: Limit {json.dumps(rb.get('Limit'))} is not the {WAF_LIMIT_PARAMETER} parameter")
+    if rb.get("EvaluationWindowSec", 300) != 300:
+        out.append(f"{name}: EvaluationWindowSec {rb.get('EvaluationWindowSec')!r}; the limit is documented per 5 minutes (300)")
+    action = rule.get("Action") or {}
+    if set(action) != {"Block"}:
+        out.append(f"{name}: action {sorted(action)}, expected Block")
+    elif ((action["Block"] or {}).get("CustomResponse") or {}).get("ResponseCode") != 429:
+        out.append(f"{name}: blocks without a 429 custom response")
+    out += _visibility_problems(name, rule.get("VisibilityConfig"))
+    scope = rb.get("ScopeDownStatement")
+    if not scope:
+        return out + [f"{name}: no scope-down statement (it would limit every route of the stage)"]
+    try:
+        missed = [p for p in must if not waf_statement_matches(scope, p, params)]
+        spilled = [p for p in must_not if waf_statement_matches(scope, p, params)]
+    except (Unevaluable, re.error, KeyError, TypeError) as exc:
+        return out + [f"{name}: scope-down statement not evaluated: {exc}"]
+    if missed:
+        out.append(f"{name}: scope-down does not count {len(missed)} device paths, e.g. {missed[:4]}")
+    if spilled:
+        out.append(f"{name}: scope-down also counts other routes, e.g. {spilled[:4]}")
+    return out
+
+
+def check_waf(cfn: dict) -> list[str]:
+    """With the default parameters: one REGIONAL web ACL (default Allow, CloudWatch metrics,
+    no sampled requests) whose rate-based rule counts per client IP, up to DeviceWafRateLimit
+    (at least AWS WAF's minimum of 10) per 5 minutes, only on the device routes (every one of
+    them, as AWS WAF sees the path with or without the stage prefix), and blocks with 429; the
+    ACL associated with the REST API's stage by a reference that orders it after the stage."""
+    out = []
+    declared = cfn.get("Parameters", {})
+    enabled = declared.get(WAF_ENABLED_PARAMETER)
+    if not enabled:
+        out.append(f"no {WAF_ENABLED_PARAMETER} parameter")
+    elif sorted(map(str, enabled.get("AllowedValues", []))) != ["false", "true"] or enabled.get("Default") != "true":
+        out.append(f"{WAF_ENABLED_PARAMETER}: expected AllowedValues true/false and Default \"true\"")
+    limit = declared.get(WAF_LIMIT_PARAMETER)
+    if not limit:
+        out.append(f"no {WAF_LIMIT_PARAMETER} parameter")
+    else:
+        low = limit.get("MinValue")
+        if limit.get("Type") != "Number" or not isinstance(low, int) or low < WAF_MIN_LIMIT:
+            out.append(f"{WAF_LIMIT_PARAMETER}: expected a Number with MinValue >= {WAF_MIN_LIMIT} (AWS WAF's minimum), got {limit.get('Type')} MinValue {low!r}")
+        elif not isinstance(limit.get("Default"), int) or limit["Default"] < low:
+            out.append(f"{WAF_LIMIT_PARAMETER}: Default {limit.get('Default')!r} is not a number >= MinValue")
+    try:
+        created, _, params = deployed(cfn, {})
+    except Unevaluable as exc:
+        return out + [str(exc)]
+    acls = {lid: r for lid, r in resources(cfn, "AWS::WAFv2::WebACL").items() if lid in created}
+    if len(acls) != 1:
+        return out + [f"with the default parameters: expected one web ACL, found {sorted(acls)}"]
+    ((acl_lid, acl),) = acls.items()
+    p = acl.get("Properties") or {}
+    if p.get("Scope") != "REGIONAL":
+        out.append(f"{acl_lid}: Scope {p.get('Scope')!r}, expected REGIONAL (a regional REST API)")
+    if p.get("DefaultAction") != {"Allow": {}}:
+        out.append(f"{acl_lid}: DefaultAction {json.dumps(p.get('DefaultAction'))}, expected Allow")
+    out += _visibility_problems(acl_lid, p.get("VisibilityConfig"))
+
+    must, must_not = waf_sample_paths(cfn, params)
+    rate_rules = [r for r in p.get("Rules", []) if "RateBasedStatement" in (r.get("Statement") or {})]
+    if not rate_rules:
+        out.append(f"{acl_lid}: no rate-based rule")
+    else:
+        found = [_rate_rule_problems(r, params, must, must_not) for r in rate_rules]
+        if all(found):
+            out += [v for problems in found for v in problems]
+
+    (api_lid, _), = resources(cfn, "AWS::ApiGateway::RestApi").items()
+    stages = {
+        lid: s for lid, s in resources(cfn, "AWS::ApiGateway::Stage").items()
+        if lid in created and ref(s["Properties"].get("RestApiId")) == api_lid
+    }
+    associated = False
+    for lid, a in resources(cfn, "AWS::WAFv2::WebACLAssociation").items():
+        if lid not in created:
+            continue
+        ap = a.get("Properties") or {}
+        if getatt(ap.get("WebACLArn")) != (acl_lid, "Arn"):
+            continue
+        m = re.fullmatch(
+            r"arn:(?:aws|\$\{AWS::Partition\}):apigateway:\$\{AWS::Region\}::/restapis/\$\{(\w+)\}/stages/\$\{([\w.:]+)\}",
+            sub_string(ap.get("ResourceArn")) or "",
+        )
+        if not m or m.group(1) != api_lid:
+            out.append(f"{lid}: ResourceArn {json.dumps(ap.get('ResourceArn'))} is not a stage of {api_lid}")
+            continue
+        stage_ref, depends = m.group(2), set(as_list(a.get("DependsOn", [])))
+        if stage_ref in stages:
+            associated = True  # a Ref of the stage resource: ordered after it
+        elif any(ref(s["Properties"].get("StageName")) == stage_ref or s["Properties"].get("StageName") == stage_ref for s in stages.values()):
+            if depends & set(stages):
+                associated = True
+            else:
+                out.append(f"{lid}: names the stage by {stage_ref} without depending on the stage resource {sorted(stages)} (it may be created first and fail)")
+        else:
+            out.append(f"{lid}: ${{{stage_ref}}} is not the stage of {api_lid} ({sorted(stages)})")
+    if not associated:
+        out.append(f"{acl_lid} is not associated with the stage of {api_lid} (an AWS::WAFv2::WebACLAssociation to arn:…:/restapis/${{{api_lid}}}/stages/<stage>)")
+    return out
+
+
+def check_waf_optional(cfn: dict) -> list[str]:
+    """DeviceWafEnabled=true (the default) creates the web ACL and its association,
+    DeviceWafEnabled=false neither; with either value nothing created refers to a resource
+    that is not (CloudFormation would refuse the stack)."""
+    out = []
+    for value in ("true", "false"):
+        overrides = {WAF_ENABLED_PARAMETER: value}
+        try:
+            created, _, _ = deployed(cfn, overrides)
+            out += dangling_references(cfn, overrides)
+        except Unevaluable as exc:
+            out.append(f"{WAF_ENABLED_PARAMETER}={value}: {exc}")
+            continue
+        waf = {lid: cfn["Resources"][lid]["Type"] for lid in created if cfn["Resources"][lid]["Type"].startswith("AWS::WAFv2::")}
+        if value == "true":
+            missing = {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"} - set(waf.values())
+            if missing:
+                out.append(f"{WAF_ENABLED_PARAMETER}=true does not create {sorted(missing)}")
+        elif waf:
+            out.append(f"{WAF_ENABLED_PARAMETER}=false still creates {sorted(waf)}")
+    return out
+
+
 # --------------------------------------------------------------------------- IAM vs the code
 # Least privilege means the actions the code performs, no more and no fewer: a missing one is
 # an AccessDenied in production that no offline test would see. The Rust sources are read (not
@@ -765,6 +1136,8 @@ SECURITY_CHECKS: dict[str, Callable[[dict], list[str]]] = {
     "functions: provided.al2023, arm64, cargo-lambda, JSON logs with retention": check_functions,
     "environment: design.md variables, no secrets": check_environment,
     "Portal CLI callback URL = PUBLIC_BASE_URL/device/callback": check_callback_matches_base_url,
+    "waf: per-IP rate rule (Block 429) on every device route, with or without the stage prefix; on the stage": check_waf,
+    "waf: DeviceWafEnabled=false creates no web ACL or association; nothing dangles either way": check_waf_optional,
 }
 
 
@@ -885,6 +1258,11 @@ LINT_MUTATIONS = [
         yaml_edit("    MemorySize: 256\n", "    MemmorySize: 256\n"),
         {"sam validate", "cfn-lint", "translated"},
     ),
+    LintMutation(
+        "WAF rate limit 5 (below AWS WAF's minimum of 10)",
+        yaml_edit("Limit: !Ref DeviceWafRateLimit", "Limit: 5"),
+        {"sam validate", "cfn-lint", "translated"},
+    ),
     # These two pass both SAM-level linters: only the translated template shows them.
     LintMutation(
         "authorizer URI via !GetAtt AuthorizerFunction.Arn (dependency cycle through the CLI client)",
@@ -987,6 +1365,29 @@ def _rename_integration(sam: dict) -> None:
     op["uri"]["Fn::Sub"] = op["uri"]["Fn::Sub"].replace("-device-token/", "-device-tokens/")
 
 
+def _rate_rule(sam: dict) -> dict:
+    return sam["Resources"]["DeviceWebAcl"]["Properties"]["Rules"][0]
+
+
+def _rate_statement(sam: dict) -> dict:
+    return _rate_rule(sam)["Statement"]["RateBasedStatement"]
+
+
+def _scope_regex(sam: dict) -> dict:
+    return _rate_statement(sam)["ScopeDownStatement"]["RegexMatchStatement"]
+
+
+def _scope_starts_with_stage(sam: dict) -> None:
+    _rate_statement(sam)["ScopeDownStatement"] = {
+        "ByteMatchStatement": {
+            "FieldToMatch": {"UriPath": {}},
+            "PositionalConstraint": "STARTS_WITH",
+            "SearchString": {"Fn::Sub": "/${StageName}/device"},
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        }
+    }
+
+
 # (name, mutation of the parsed SAM template, the security check that must notice it)
 SECURITY_MUTATIONS: list[tuple[str, Callable[[dict], None], Callable[[dict], list[str]]]] = [
     ("device-token may dynamodb:*", _append_action(_statement("DeviceTokenRole", "grants"), "dynamodb:*"), check_no_wildcard_iam),
@@ -1029,6 +1430,32 @@ SECURITY_MUTATIONS: list[tuple[str, Callable[[dict], None], Callable[[dict], lis
         _set(_fn("PortalCliClient"), "CallbackURLs", ["https://attacker.example/device/callback"]),
         check_callback_matches_base_url,
     ),
+    ("WAF rate rule removed", _set(_fn("DeviceWebAcl"), "Rules", []), check_waf),
+    ("WAF association removed", _delete(lambda s: s["Resources"], "DeviceWebAclAssociation"), check_waf),
+    (
+        "WAF association to the stage by name, not ordered after the stage",
+        _set(_fn("DeviceWebAclAssociation"), "ResourceArn", {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${Api}/stages/${StageName}"}),
+        check_waf,
+    ),
+    ("WAF rate limit for all clients together (CONSTANT)", _set(_rate_statement, "AggregateKeyType", "CONSTANT"), check_waf),
+    ("WAF rate rule only counts", _set(_rate_rule, "Action", {"Count": {}}), check_waf),
+    ("WAF rate rule blocks with 403", _set(_rate_rule, "Action", {"Block": {}}), check_waf),
+    ("WAF rate rule without scope-down (every route)", _delete(_rate_statement, "ScopeDownStatement"), check_waf),
+    (
+        "WAF scope-down anchored at /device (misses the stage prefix, /v1/device/code)",
+        _set(_scope_regex, "RegexString", "^/(device(/|$)|api/v2/authn/device)"),
+        check_waf,
+    ),
+    ("WAF scope-down StartsWith /${StageName}/device (misses custom domains and the dialect)", _scope_starts_with_stage, check_waf),
+    ("WAF scope-down without the dialect's /api/v2/authn/device*", _set(_scope_regex, "RegexString", "/device(/|$)"), check_waf),
+    ("WAF scope-down also counts GET /me", _set(_scope_regex, "RegexString", "/(device(/|$)|api/v2/authn/device|me$)"), check_waf),
+    ("WAF scope-down without URL_DECODE (/v1/d%65vice/code escapes)", _set(_scope_regex, "TextTransformations", [{"Priority": 0, "Type": "NONE"}]), check_waf),
+    ("WAF sampled requests on (headers kept: Basic client secrets, cookies)", _set(lambda s: _rate_rule(s)["VisibilityConfig"], "SampledRequestsEnabled", True), check_waf),
+    ("DeviceWafRateLimit MinValue 1 (below AWS WAF's 10)", _set(lambda s: s["Parameters"]["DeviceWafRateLimit"], "MinValue", 1), check_waf),
+    ("web ACL without its Condition", _delete(lambda s: s["Resources"]["DeviceWebAcl"], "Condition"), check_waf_optional),
+    ("WAF association without its Condition", _delete(lambda s: s["Resources"]["DeviceWebAclAssociation"], "Condition"), check_waf_optional),
+    ("DeviceWebAclArn output without its Condition", _delete(lambda s: s["Outputs"]["DeviceWebAclArn"], "Condition"), check_waf_optional),
+    ("WAF condition ignores DeviceWafEnabled", _set(lambda s: s["Conditions"], "DeviceWaf", {"Fn::Equals": ["true", "true"]}), check_waf_optional),
 ]
 
 
