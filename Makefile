@@ -5,7 +5,7 @@ SHELL := bash
 # SDK crates take minutes to build on two cores, and a fresh clone should not pay that twice.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/portal-auth/target
 
-.PHONY: install dev test lint unit bench build deploy clean-stack
+.PHONY: install dev test lint bench build deploy
 
 ## install: what the stack and the tests need, only what is missing (second run: seconds)
 install:

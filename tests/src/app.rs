@@ -15,7 +15,7 @@ use portal_auth_runtime::UserPool;
 use serde_json::Value;
 
 use crate::cognito::TestPool;
-use crate::dynamodb::{CallCounter, counting_client, create_table};
+use crate::dynamodb::{CallCounter, as_function, counting_client, create_table};
 
 pub const BASE_URL: &str = "https://portal.test/prod";
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -155,12 +155,14 @@ pub async fn answer_of(response: lambda_http::Response<Body>) -> Answer {
 }
 
 impl TestApp {
+    /// device-code's handler, held to device-code's `IAM_ACTIONS`.
     pub async fn call_device_code(&self, req: Request) -> Answer {
-        answer_of(device_code::handle(&self.deps, req).await).await
+        answer_of(as_function("device-code", device_code::handle(&self.deps, req)).await).await
     }
 
+    /// device-token's handler, held to device-token's `IAM_ACTIONS`.
     pub async fn call_token(&self, req: Request) -> Answer {
-        answer_of(device_token::handle(&self.deps, req).await).await
+        answer_of(as_function("device-token", device_token::handle(&self.deps, req)).await).await
     }
 
     /// A device authorization for the public client; panics unless it succeeds.

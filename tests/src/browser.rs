@@ -7,6 +7,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::app::{TestApp, form_post, request, with_header};
 use crate::cognito::{DEMO_PASSWORD, DEMO_USERNAME};
+use crate::dynamodb::as_function;
 
 /// One browser: its cookies (name → value).
 #[derive(Debug, Default, Clone)]
@@ -75,14 +76,14 @@ impl Browser {
             None => "/prod/device".to_owned(),
         };
         let req = self.with_cookies(request("GET", &path, None, Body::Empty));
-        let response = device_verify::handle(&app.deps, req).await;
+        let response = as_function("device-verify", device_verify::handle(&app.deps, req)).await;
         self.page(response)
     }
 
     /// `POST /device` with the form's fields.
     pub async fn submit(&mut self, app: &TestApp, fields: &str) -> Page {
         let req = self.with_cookies(form_post("/prod/device", fields));
-        let response = device_verify::handle(&app.deps, req).await;
+        let response = as_function("device-verify", device_verify::handle(&app.deps, req)).await;
         self.page(response)
     }
 
@@ -136,7 +137,8 @@ impl Browser {
             .strip_prefix("https://portal.test")
             .expect("our callback");
         let req = self.with_cookies(request("GET", path, None, Body::Empty));
-        let response = device_callback::handle(&app.deps, req).await;
+        let response =
+            as_function("device-callback", device_callback::handle(&app.deps, req)).await;
         self.page(response)
     }
 }

@@ -31,10 +31,10 @@ async fn a_public_client_gets_codes_and_the_grant_records_where_it_came_from() {
     assert_eq!(b["device_code"].as_str().unwrap().len(), 43);
 
     let grant = app.grant_of_user_code(user_code).await;
-    assert_eq!(grant.device_ip.as_deref(), Some(DEVICE_IP));
-    assert_eq!(grant.device_user_agent.as_deref(), Some(DEVICE_UA));
+    assert_eq!(grant.device.ip.as_deref(), Some(DEVICE_IP));
+    assert_eq!(grant.device.user_agent.as_deref(), Some(DEVICE_UA));
     assert_eq!(grant.scope.to_string(), "openid");
-    assert_eq!(grant.client_id, app.pool.public_client_id);
+    assert_eq!(grant.client_id.as_str(), app.pool.public_client_id);
 }
 
 #[tokio::test]

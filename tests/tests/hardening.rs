@@ -426,5 +426,5 @@ async fn behind_an_alb_the_device_address_is_the_last_forwarded_hop() {
     let grant = app
         .grant_of_user_code(a.body["user_code"].as_str().unwrap())
         .await;
-    assert_eq!(grant.device_ip.as_deref(), Some("198.51.100.99"));
+    assert_eq!(grant.device.ip.as_deref(), Some("198.51.100.99"));
 }

@@ -35,9 +35,9 @@ async fn a_rest_api_device_authorization_records_the_source_ip_and_user_agent() 
     let grant = app
         .grant_of_user_code(body["user_code"].as_str().unwrap())
         .await;
-    assert_eq!(grant.device_ip.as_deref(), Some("203.0.113.9"));
+    assert_eq!(grant.device.ip.as_deref(), Some("203.0.113.9"));
     assert_eq!(
-        grant.device_user_agent.as_deref(),
+        grant.device.user_agent.as_deref(),
         Some("portal-cli/1.0 (rest fixture)")
     );
 }

@@ -2,7 +2,6 @@
 //! against every kind of request, the race of simultaneous polls, and what each poll costs.
 
 use base64::Engine;
-use portal_auth_device::store::Transition;
 use portal_auth_domain::{Clock, DeviceCode, GrantStatus};
 use portal_auth_tests::app::{
     Answer, DEVICE_CODE_GRANT, TestApp, form_post, spawn_app, with_header,
@@ -39,8 +38,12 @@ async fn grant_in(app: &TestApp, state: State) -> String {
     let go = |from: GrantStatus, to: GrantStatus| {
         let hash = hash.clone();
         async move {
-            let change = Transition::new(&hash, from, to, now());
-            assert!(store.transition(&change).await.unwrap());
+            assert!(
+                store
+                    .force_transition(&hash, from, to, now())
+                    .await
+                    .unwrap()
+            );
         }
     };
     match state {

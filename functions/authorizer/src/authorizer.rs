@@ -18,13 +18,13 @@ use crate::access::{AccessRules, Verdict};
 use crate::bearer::{bearer_token, check_b64token};
 use crate::cache::{DEFAULT_CAPACITY, VerifiedCache};
 use crate::claims::{Claims, VerifiedToken};
-use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::event::{Authorization, AuthorizerEvent, Shape};
 use crate::jwks::{JwksCache, JwksError, JwksOptions, KeyError};
 use crate::jws::{Compact, Header, MAX_SIGNATURE_BYTES, decode_part, decode_signature};
 use crate::rejection::Rejection;
 use crate::response::{AuthorizerResponse, Effect, stage_wildcard};
+use portal_auth_domain::{Clock, SystemClock};
 
 /// Tuning and test seams; [`Options::default`] is what the Lambda runs with.
 #[derive(Clone)]
@@ -296,8 +296,8 @@ fn log_decision(shape: &'static str, outcome: &Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::ManualClock;
     use crate::testkit::TestKey;
+    use portal_auth_domain::ManualClock;
     use serde_json::{Value, json};
 
     const ISS: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
@@ -318,7 +318,7 @@ mod tests {
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
         };
-        let clock = Arc::new(ManualClock::new(1_800_000_000));
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let options = Options::default()
             .with_clock(clock.clone())
             .with_verified_cache(cache)

@@ -23,8 +23,8 @@ use std::time::Duration;
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use serde::Deserialize;
 
-use crate::clock::Clock;
 use crate::jws::{ALGORITHM, MAX_KID_BYTES, decode_part};
+use portal_auth_domain::Clock;
 
 /// A JWKS body larger than this is refused (Cognito's is about 1 KiB).
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;

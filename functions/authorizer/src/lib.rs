@@ -26,7 +26,6 @@ pub mod authorizer;
 pub mod bearer;
 pub mod cache;
 pub mod claims;
-pub mod clock;
 pub mod config;
 pub mod event;
 pub mod jwks;
@@ -38,7 +37,11 @@ pub mod response;
 pub(crate) mod testkit;
 
 pub use authorizer::{Authorizer, InitError, Options, Outcome, Unauthorized};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use portal_auth_domain::{Clock, ManualClock, SystemClock};
+
+/// What this function's code asks of AWS, for its IAM role (checked against the template):
+/// nothing beyond its logs; it links no AWS SDK.
+pub const IAM_ACTIONS: &[&str] = &[];
 pub use config::Config;
 pub use event::{Authorization, AuthorizerEvent};
 pub use rejection::Rejection;

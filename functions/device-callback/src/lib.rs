@@ -15,10 +15,13 @@
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::Deps;
-use portal_auth_device::http as oauth_http;
-use portal_auth_device::pages;
-use portal_auth_device::store::{AUTHORIZATION_CODE, Transition, s};
-use portal_auth_domain::{CallbackState, GrantStatus, Secret};
+use portal_auth_device::pages::{self, Message};
+use portal_auth_device::request;
+use portal_auth_device::store::SignInBinding;
+use portal_auth_domain::{CallbackState, Secret};
+
+/// What this function's code asks of AWS, for its IAM role (checked against the template).
+pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "dynamodb:DeleteItem"];
 
 /// Cognito's codes are UUID-like; anything far larger is not one.
 const MAX_CODE_LEN: usize = 512;
@@ -26,16 +29,9 @@ const MAX_CODE_LEN: usize = 512;
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     let c = &deps.config;
     if *req.method() != http::Method::GET {
-        return pages::message(
-            c,
-            405,
-            "Not allowed",
-            "Start again from your device.",
-            false,
-            &[],
-        );
+        return pages::message(c, Message::CallbackMethodNotAllowed, &[]);
     }
-    let params = oauth_http::query(&req);
+    let params = request::query(&req);
     let Some(state) = params.get("state").and_then(|s| CallbackState::parse(s)) else {
         tracing::info!("callback refused: state missing or malformed");
         return invalid(deps);
@@ -50,27 +46,16 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
         return invalid(deps);
     };
     let clear = pages::set_cookie(c, &cookie_name, "", 0);
-    let change = |to| {
-        Transition::new(&grant, GrantStatus::Redirected, to, deps.clock.now())
-            .require("state_hash", s(state.hash()))
-            .require("binding_hash", s(Secret::new(binding.clone()).hash()))
+    let proof = SignInBinding {
+        state_hash: state.hash(),
+        binding_hash: Secret::new(binding).hash(),
     };
+    let now = deps.clock.now();
     if params.contains_key("error") {
-        return match deps
-            .store
-            .finish_sign_in(&change(GrantStatus::Denied))
-            .await
-        {
+        return match deps.store.cancel_sign_in(&grant, &proof, now).await {
             Ok(true) => {
                 tracing::info!(grant = grant.short(), "sign-in cancelled at Cognito");
-                pages::message(
-                    c,
-                    200,
-                    "Sign-in cancelled",
-                    "The device was not signed in. You can close this page.",
-                    false,
-                    &[clear],
-                )
+                pages::message(c, Message::SignInCancelled, &[clear])
             }
             Ok(false) => invalid(deps),
             Err(e) => unavailable(deps, &e),
@@ -82,21 +67,17 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     let Some(code) = code else {
         return invalid(deps);
     };
-    let approved = change(GrantStatus::Approved).set(AUTHORIZATION_CODE, s(code));
-    match deps.store.finish_sign_in(&approved).await {
+    match deps
+        .store
+        .bind_callback(&grant, &proof, &Secret::new(code), now)
+        .await
+    {
         Ok(true) => {
             tracing::info!(
                 grant = grant.short(),
                 "signed in: the device can collect its tokens"
             );
-            pages::message(
-                c,
-                200,
-                "Device signed in",
-                "You are signed in on your device. Return to it; you can close this page.",
-                false,
-                &[clear],
-            )
+            pages::message(c, Message::SignedIn, &[clear])
         }
         Ok(false) => {
             tracing::info!(
@@ -110,24 +91,10 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 fn invalid(deps: &Deps) -> Response<Body> {
-    pages::message(
-        &deps.config,
-        400,
-        "This sign-in link is not valid",
-        "It was used already, has expired, or was opened in a different browser from the one that approved. Start again from your device.",
-        false,
-        &[],
-    )
+    pages::message(&deps.config, Message::InvalidCallback, &[])
 }
 
 fn unavailable(deps: &Deps, cause: &dyn std::fmt::Display) -> Response<Body> {
     tracing::error!(error = %cause, "callback could not be served");
-    pages::message(
-        &deps.config,
-        503,
-        "Please try again",
-        "The service is busy. Reload this page in a moment.",
-        false,
-        &[],
-    )
+    pages::message(&deps.config, Message::CallbackUnavailable, &[])
 }

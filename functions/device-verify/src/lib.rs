@@ -18,11 +18,19 @@
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::Deps;
-use portal_auth_device::http::{self as oauth_http, Form};
-use portal_auth_device::pages::{self, CSRF_COOKIE, Confirmation};
-use portal_auth_device::store::{Attempt, Transition, UserCodeEntry, s};
+use portal_auth_device::pages::{self, CSRF_COOKIE, Confirmation, Message};
+use portal_auth_device::request::{self, Form};
+use portal_auth_device::store::{Attempt, SignInBinding, UserCodeEntry};
 use portal_auth_domain::codes::{RandomnessUnavailable, random_token};
-use portal_auth_domain::{CallbackState, ClientId, GrantStatus, Secret, UserCode};
+use portal_auth_domain::{CallbackState, Secret, UserCode};
+
+/// What this function's code asks of AWS, for its IAM role (checked against the template).
+pub const IAM_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "cognito-idp:DescribeUserPoolClient",
+];
 
 /// How long the binding cookie lives: the sign-in at Cognito must finish within it.
 const BINDING_COOKIE_SECONDS: u64 = 900;
@@ -35,19 +43,12 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     match *req.method() {
         http::Method::GET | http::Method::HEAD => show(deps, &req).await,
         http::Method::POST => decide(deps, &req).await,
-        _ => pages::message(
-            &deps.config,
-            405,
-            "Not allowed",
-            "Use the page's buttons.",
-            true,
-            &[],
-        ),
+        _ => pages::message(&deps.config, Message::VerifyMethodNotAllowed, &[]),
     }
 }
 
 async fn show(deps: &Deps, req: &Request) -> Response<Body> {
-    let params = oauth_http::query(req);
+    let params = request::query(req);
     let Some(raw) = params.get("user_code") else {
         return pages::code_entry(&deps.config, 200, None);
     };
@@ -59,13 +60,10 @@ async fn show(deps: &Deps, req: &Request) -> Response<Body> {
     if let Err(e) = deps.store.refund_attempt(&attempt).await {
         tracing::warn!(error = %e, "could not refund a look-up attempt");
     }
-    let client_name = match ClientId::parse(&entry.client_id) {
-        Some(id) => match deps.clients.get(&id).await {
-            Ok(Some(client)) => client.name.clone(),
-            Ok(None) => return unknown_code(deps),
-            Err(e) => return unavailable(deps, &e),
-        },
-        None => return unknown_code(deps),
+    let client_name = match deps.clients.get(&entry.client_id).await {
+        Ok(Some(client)) => client.name.clone(),
+        Ok(None) => return unknown_code(deps),
+        Err(e) => return unavailable(deps, &e),
     };
     let browser_secret = match csrf_secret(deps, req) {
         Ok(secret) => secret,
@@ -76,8 +74,8 @@ async fn show(deps: &Deps, req: &Request) -> Response<Body> {
         client_name: &client_name,
         scopes: entry.scope.iter().collect(),
         requested_at: pages::utc_time(entry.created_at),
-        device_ip: entry.device_ip.as_deref().unwrap_or("unknown"),
-        device_user_agent: entry.device_user_agent.as_deref().unwrap_or("unknown"),
+        device_ip: entry.device.ip.as_deref().unwrap_or("unknown"),
+        device_user_agent: entry.device.user_agent.as_deref().unwrap_or("unknown"),
     };
     let csrf = pages::csrf_token(&browser_secret, &entry.user_code);
     pages::confirm(&deps.config, &view, &csrf, &browser_secret)
@@ -94,16 +92,7 @@ fn csrf_secret(deps: &Deps, req: &Request) -> Result<String, RandomnessUnavailab
 async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
     let form = match Form::parse(req) {
         Ok(form) => form,
-        Err(e) => {
-            return pages::message(
-                &deps.config,
-                e.status(),
-                "Something is off",
-                "That request could not be read. Start again from the code on your device.",
-                true,
-                &[],
-            );
-        }
+        Err(e) => return pages::message(&deps.config, Message::Unreadable(e.status()), &[]),
     };
     let Some(raw) = form.get("user_code") else {
         return unknown_code(deps);
@@ -118,14 +107,7 @@ async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
     };
     if !csrf_ok {
         tracing::info!("decision refused: CSRF token missing, wrong or another code's");
-        return pages::message(
-            &deps.config,
-            403,
-            "Please try again",
-            "This form expired or did not come from this page. Open the link or enter the code again.",
-            true,
-            &[],
-        );
+        return pages::message(&deps.config, Message::FormExpired, &[]);
     }
     let (entry, attempt) = match look_up(deps, req, raw).await {
         Ok(found) => found,
@@ -134,14 +116,7 @@ async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
     match form.get("decision") {
         Some("approve") => approve(deps, req, &entry, &attempt).await,
         Some("deny") => deny(deps, &entry, &attempt).await,
-        _ => pages::message(
-            &deps.config,
-            400,
-            "Choose Approve or Deny",
-            "Open the link or enter the code again.",
-            true,
-            &[],
-        ),
+        _ => pages::message(&deps.config, Message::ChooseDecision, &[]),
     }
 }
 
@@ -160,17 +135,10 @@ async fn look_up(
     let c = &deps.config;
     if is_cross_site_subresource(req) {
         tracing::info!("user code look-up refused: cross-site subresource request");
-        return Err(pages::message(
-            c,
-            403,
-            "Open this page directly",
-            "This page cannot be loaded from another site. Open the link or enter the code yourself.",
-            true,
-            &[],
-        ));
+        return Err(pages::message(c, Message::CrossSite, &[]));
     }
     let now = deps.clock.now();
-    let ip = oauth_http::source_ip(req).unwrap_or_else(|| "unknown".to_owned());
+    let ip = request::source_ip(req).unwrap_or_else(|| "unknown".to_owned());
     let window = c.verify_failure_window_secs;
     let attempt = deps
         .store
@@ -228,17 +196,15 @@ async fn approve(
         Ok(p) => p,
         Err(e) => return unavailable(deps, &e),
     };
-    let change = Transition::new(
-        &entry.grant,
-        GrantStatus::Pending,
-        GrantStatus::Redirected,
-        deps.clock.now(),
-    )
-    .or_from(GrantStatus::Redirected)
-    .require("client_id", s(&entry.client_id))
-    .set("state_hash", s(state.hash()))
-    .set("binding_hash", s(Secret::new(binding.clone()).hash()));
-    match deps.store.decide(&change, None, attempt).await {
+    let binding_proof = SignInBinding {
+        state_hash: state.hash(),
+        binding_hash: Secret::new(binding.clone()).hash(),
+    };
+    match deps
+        .store
+        .approve(entry, &binding_proof, attempt, deps.clock.now())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => return unknown_code(deps),
         Err(e) => return unavailable(deps, &e),
@@ -249,7 +215,7 @@ async fn approve(
     );
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
-        .append_pair("client_id", &entry.client_id)
+        .append_pair("client_id", entry.client_id.as_str())
         .append_pair("redirect_uri", &c.redirect_uri())
         .append_pair("scope", &entry.scope.to_string())
         .append_pair("state", state.expose_secret())
@@ -268,29 +234,10 @@ async fn approve(
 }
 
 async fn deny(deps: &Deps, entry: &UserCodeEntry, attempt: &Attempt) -> Response<Body> {
-    let change = Transition::new(
-        &entry.grant,
-        GrantStatus::Pending,
-        GrantStatus::Denied,
-        deps.clock.now(),
-    )
-    .or_from(GrantStatus::Redirected)
-    .require("client_id", s(&entry.client_id));
-    match deps
-        .store
-        .decide(&change, Some(&entry.user_code), attempt)
-        .await
-    {
+    match deps.store.deny(entry, attempt, deps.clock.now()).await {
         Ok(true) => {
             tracing::info!(grant = entry.grant.short(), "denied by the person");
-            pages::message(
-                &deps.config,
-                200,
-                "Device denied",
-                "The device was not signed in. You can close this page.",
-                false,
-                &[],
-            )
+            pages::message(&deps.config, Message::Denied, &[])
         }
         Ok(false) => unknown_code(deps),
         Err(e) => unavailable(deps, &e),
@@ -302,24 +249,10 @@ fn unknown_code(deps: &Deps) -> Response<Body> {
 }
 
 fn too_many(deps: &Deps) -> Response<Body> {
-    pages::message(
-        &deps.config,
-        429,
-        "Too many attempts",
-        "Too many codes were tried from your network. Wait a few minutes, then try again.",
-        false,
-        &[],
-    )
+    pages::message(&deps.config, Message::TooManyAttempts, &[])
 }
 
 fn unavailable(deps: &Deps, cause: &dyn std::fmt::Display) -> Response<Body> {
     tracing::error!(error = %cause, "verification page could not be served");
-    pages::message(
-        &deps.config,
-        503,
-        "Please try again",
-        "The service is busy. Try again in a moment.",
-        true,
-        &[],
-    )
+    pages::message(&deps.config, Message::VerifyUnavailable, &[])
 }

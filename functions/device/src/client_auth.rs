@@ -16,7 +16,7 @@ use portal_auth_domain::{ClientId, OAuthError};
 
 use crate::clients::{AppClient, AppClients};
 use crate::config::DeviceConfig;
-use crate::http::Form;
+use crate::request::Form;
 
 /// What the request presents, before anything is checked against Cognito.
 #[derive(Default)]

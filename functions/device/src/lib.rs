@@ -1,5 +1,6 @@
 //! What the four device-flow functions share: their configuration, the DynamoDB grant store,
-//! the Cognito app-client cache, client authentication and the OAuth-over-HTTP plumbing.
+//! the Cognito app-client cache, client authentication, the flow's decisions ([`flow`]),
+//! reading requests ([`request`]) and writing answers per wire format ([`wire`]).
 //!
 //! Each function's `main` builds one [`Deps`] at cold start ([`Deps::from_env`]) and hands it
 //! to a plain `handle(&deps, request)`; tests build theirs with [`Deps::new`] around their own
@@ -8,10 +9,12 @@
 pub mod client_auth;
 pub mod clients;
 pub mod config;
-pub mod http;
+pub mod flow;
 pub mod pages;
+pub mod request;
 pub mod store;
 pub mod token_client;
+pub mod wire;
 
 use std::sync::Arc;
 

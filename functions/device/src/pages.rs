@@ -119,21 +119,133 @@ fn claimed(user_agent: &str) -> String {
     }
 }
 
-/// A page with a title and a sentence, and a link back to code entry when `retry`.
-pub fn message(
-    config: &DeviceConfig,
-    status: u16,
-    title: &str,
-    text: &str,
-    retry: bool,
-    cookies: &[String],
-) -> Response<Body> {
+/// Whether a message page links back to code entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Offer to start again at the code-entry page.
+    Retry,
+    /// Nothing more to do here (a decision was made, or only the device can start again).
+    Done,
+}
+
+/// Every message page the person can see: its status, title, sentence and what comes next,
+/// named once here so handlers say which, not how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message {
+    /// A method the verification page does not serve.
+    VerifyMethodNotAllowed,
+    /// A method the callback does not serve.
+    CallbackMethodNotAllowed,
+    /// A form that could not be read, with the status its parser gave.
+    Unreadable(u16),
+    /// The CSRF check failed: missing, wrong or another code's token.
+    FormExpired,
+    /// Neither Approve nor Deny was pressed.
+    ChooseDecision,
+    /// A cross-site subresource request (an `<img>` on someone else's page).
+    CrossSite,
+    /// The IP's code-entry attempts are spent (RFC 8628 §5.1).
+    TooManyAttempts,
+    /// The person pressed Deny.
+    Denied,
+    /// Cognito answered the sign-in with an error.
+    SignInCancelled,
+    /// The callback bound the sign-in: the device can collect its tokens.
+    SignedIn,
+    /// A replayed, forged, expired or another browser's callback.
+    InvalidCallback,
+    /// DynamoDB or Cognito failed while the verification page was served.
+    VerifyUnavailable,
+    /// DynamoDB failed while the callback was served.
+    CallbackUnavailable,
+}
+
+impl Message {
+    fn content(self) -> (u16, &'static str, &'static str, Next) {
+        use Message::*;
+        use Next::*;
+        match self {
+            VerifyMethodNotAllowed => (405, "Not allowed", "Use the page's buttons.", Retry),
+            CallbackMethodNotAllowed => (405, "Not allowed", "Start again from your device.", Done),
+            Unreadable(status) => (
+                status,
+                "Something is off",
+                "That request could not be read. Start again from the code on your device.",
+                Retry,
+            ),
+            FormExpired => (
+                403,
+                "Please try again",
+                "This form expired or did not come from this page. Open the link or enter the code again.",
+                Retry,
+            ),
+            ChooseDecision => (
+                400,
+                "Choose Approve or Deny",
+                "Open the link or enter the code again.",
+                Retry,
+            ),
+            CrossSite => (
+                403,
+                "Open this page directly",
+                "This page cannot be loaded from another site. Open the link or enter the code yourself.",
+                Retry,
+            ),
+            TooManyAttempts => (
+                429,
+                "Too many attempts",
+                "Too many codes were tried from your network. Wait a few minutes, then try again.",
+                Done,
+            ),
+            Denied => (
+                200,
+                "Device denied",
+                "The device was not signed in. You can close this page.",
+                Done,
+            ),
+            SignInCancelled => (
+                200,
+                "Sign-in cancelled",
+                "The device was not signed in. You can close this page.",
+                Done,
+            ),
+            SignedIn => (
+                200,
+                "Device signed in",
+                "You are signed in on your device. Return to it; you can close this page.",
+                Done,
+            ),
+            InvalidCallback => (
+                400,
+                "This sign-in link is not valid",
+                "It was used already, has expired, or was opened in a different browser from the one that approved. Start again from your device.",
+                Done,
+            ),
+            VerifyUnavailable => (
+                503,
+                "Please try again",
+                "The service is busy. Try again in a moment.",
+                Retry,
+            ),
+            CallbackUnavailable => (
+                503,
+                "Please try again",
+                "The service is busy. Reload this page in a moment.",
+                Done,
+            ),
+        }
+    }
+}
+
+/// The page of `message`, setting `cookies`.
+pub fn message(config: &DeviceConfig, message: Message, cookies: &[String]) -> Response<Body> {
+    let (status, title, text, next) = message.content();
     let link = config.verification_uri();
     let page = MessagePage {
         title,
         css: CSS,
         text,
-        link: retry.then_some(link.as_str()),
+        link: (next == Next::Retry).then_some(link.as_str()),
     };
     html(config, status, page.render(), cookies)
 }

@@ -1,15 +1,27 @@
-//! Time, injectable. Everything in the grant is measured in epoch milliseconds ([`Millis`]),
-//! except DynamoDB's TTL attribute, which DynamoDB wants in epoch seconds.
+//! Time, injectable: the one clock of the workspace. Everything in the grant is measured in
+//! epoch milliseconds ([`Millis`]), except DynamoDB's TTL attribute, which DynamoDB wants in
+//! epoch seconds; the authorizer reads whole seconds for `exp`, `nbf` and `iat`, and a
+//! monotonic reading for intervals that must not jump when NTP adjusts the wall clock (the
+//! JWKS refetch). [`ManualClock`] moves every reading together, only when told to.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch.
 pub type Millis = u64;
 
 pub trait Clock: Send + Sync + 'static {
+    /// Wall-clock milliseconds since the Unix epoch.
     fn now(&self) -> Millis;
+
+    /// Time since an arbitrary fixed origin; only differences are meaningful.
+    fn monotonic(&self) -> Duration;
+
+    /// Whole seconds since the Unix epoch.
+    fn unix_seconds(&self) -> i64 {
+        i64::try_from(self.now() / 1000).unwrap_or(i64::MAX)
+    }
 }
 
 /// The machine's clock.
@@ -23,15 +35,43 @@ impl Clock for SystemClock {
             .map(|d| d.as_millis() as Millis)
             .unwrap_or_default()
     }
+
+    fn monotonic(&self) -> Duration {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed()
+    }
 }
 
 /// A clock tests move by hand; clones share the same time.
 #[derive(Debug, Clone)]
-pub struct ManualClock(Arc<AtomicU64>);
+pub struct ManualClock {
+    now: Arc<AtomicU64>,
+    start: Millis,
+}
+
+/// How far [`ManualClock::advance`] moves: milliseconds, or a [`Duration`].
+pub trait Span {
+    fn millis(self) -> Millis;
+}
+
+impl Span for Millis {
+    fn millis(self) -> Millis {
+        self
+    }
+}
+
+impl Span for Duration {
+    fn millis(self) -> Millis {
+        u64::try_from(self.as_millis()).unwrap_or(u64::MAX)
+    }
+}
 
 impl ManualClock {
     pub fn new(start: Millis) -> Self {
-        Self(Arc::new(AtomicU64::new(start)))
+        Self {
+            now: Arc::new(AtomicU64::new(start)),
+            start,
+        }
     }
 
     /// Starts at the machine's current time.
@@ -39,14 +79,19 @@ impl ManualClock {
         Self::new(SystemClock.now())
     }
 
-    pub fn advance(&self, by: Millis) {
-        self.0.fetch_add(by, Ordering::SeqCst);
+    /// Moves every reading forward by `by` (milliseconds, or a `Duration`).
+    pub fn advance(&self, by: impl Span) {
+        self.now.fetch_add(by.millis(), Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Millis {
-        self.0.load(Ordering::SeqCst)
+        self.now.load(Ordering::SeqCst)
+    }
+
+    fn monotonic(&self) -> Duration {
+        Duration::from_millis(self.now().saturating_sub(self.start))
     }
 }
 
@@ -98,6 +143,28 @@ impl std::fmt::Display for UtcDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manual_clock_moves_every_reading_only_when_told() {
+        let clock = ManualClock::new(1_000_000);
+        assert_eq!(
+            (clock.unix_seconds(), clock.monotonic()),
+            (1_000, Duration::ZERO)
+        );
+        clock.advance(Duration::from_secs(10));
+        assert_eq!(clock.unix_seconds(), 1_010);
+        assert_eq!(clock.monotonic(), Duration::from_secs(10));
+        clock.advance(500);
+        assert_eq!(clock.now(), 1_010_500);
+        assert_eq!(clock.clone().now(), clock.now(), "clones share the time");
+    }
+
+    #[test]
+    fn system_clock_is_after_2020_and_monotonic_moves_forward() {
+        assert!(SystemClock.unix_seconds() > 1_577_836_800);
+        let a = SystemClock.monotonic();
+        assert!(SystemClock.monotonic() >= a);
+    }
 
     #[test]
     fn utc_date_times_of_known_instants() {

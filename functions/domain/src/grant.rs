@@ -12,9 +12,13 @@
 //! [`GrantStatus::may_become`]; when such a write loses, the stored grant is judged here, so the
 //! answer never depends on a stale read.
 
+use crate::client::ClientId;
 use crate::clock::Millis;
 use crate::codes::{DeviceCode, DeviceCodeHash, Secret, UserCode};
 use crate::scope::Scopes;
+
+/// The grant type of RFC 8628 §3.4, as advertised and accepted.
+pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// How much earlier than `interval` a poll may arrive and still count as on time: absorbs
 /// network jitter of a client that sleeps exactly `interval` between polls (RFC 8628 §3.5
@@ -95,7 +99,7 @@ impl GrantStatus {
 pub struct Grant {
     pub device_code_hash: DeviceCodeHash,
     pub user_code: UserCode,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scope: Scopes,
     pub status: GrantStatus,
     pub created_at: Millis,
@@ -106,13 +110,29 @@ pub struct Grant {
     /// The earliest instant (less [`POLL_JITTER_MS`]) the next poll is on time.
     pub next_poll_at: Millis,
     /// Where the device asked from, shown on the confirmation page (RFC 8628 §5.4).
-    pub device_ip: Option<String>,
-    pub device_user_agent: Option<String>,
+    pub device: DeviceInfo,
     /// The S256 PKCE challenge of the sign-in leg, set at issue from the device code
     /// ([`DeviceCode::pkce_challenge`]); the verifier is never stored.
     pub code_challenge: String,
     /// Set by the callback: Cognito's authorization code, redeemed once by the winning poll.
     pub authorization_code: Option<Secret>,
+}
+
+/// What the device's request said about it (RFC 8628 §5.4: shown to the person), as received:
+/// the source address API Gateway saw and the `User-Agent` the device claims. Either may be
+/// unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What a device authorization request asks for (RFC 8628 §3.1), once the client is known.
+#[derive(Debug, Clone)]
+pub struct GrantRequest {
+    pub client_id: ClientId,
+    pub scope: Scopes,
+    pub device: DeviceInfo,
 }
 
 /// What the device is told when it polls (RFC 8628 §3.5).
@@ -128,34 +148,29 @@ pub enum PollVerdict {
 }
 
 impl Grant {
-    /// A fresh grant, pending, that expires `ttl_secs` from `now` and expects its first poll
-    /// `interval_secs` from `now`.
-    #[allow(clippy::too_many_arguments)]
+    /// A fresh grant for `request`, pending, that expires `ttl_secs` from `now` and expects its
+    /// first poll `interval_secs` from `now`.
     pub fn issue(
         device_code: &DeviceCode,
         user_code: UserCode,
-        client_id: &str,
-        scope: Scopes,
+        request: GrantRequest,
         now: Millis,
         ttl_secs: u64,
         interval_secs: u64,
-        device_ip: Option<String>,
-        device_user_agent: Option<String>,
     ) -> Self {
         let interval_ms = interval_secs * 1000;
         Grant {
             device_code_hash: device_code.hash(),
             code_challenge: device_code.pkce_challenge(),
             user_code,
-            client_id: client_id.to_owned(),
-            scope,
+            client_id: request.client_id,
+            scope: request.scope,
             status: GrantStatus::Pending,
             created_at: now,
             expires_at: now / 1000 + ttl_secs,
             interval_ms,
             next_poll_at: now + interval_ms,
-            device_ip,
-            device_user_agent,
+            device: request.device,
             authorization_code: None,
         }
     }
@@ -170,10 +185,10 @@ impl Grant {
     }
 
     /// What a poll by `client_id` at `now` gets, judged on this stored grant alone.
-    pub fn judge_poll(&self, client_id: &str, now: Millis) -> PollVerdict {
+    pub fn judge_poll(&self, client_id: &ClientId, now: Millis) -> PollVerdict {
         use GrantStatus::*;
         // Another client's code is indistinguishable from an unknown one (RFC 8628 §3.4).
-        if self.client_id != client_id {
+        if self.client_id != *client_id {
             return PollVerdict::InvalidGrant;
         }
         match self.status {
@@ -198,7 +213,7 @@ impl Grant {
 }
 
 /// The verdict on a poll of a device code that names no stored grant.
-pub fn judge_poll(grant: Option<&Grant>, client_id: &str, now: Millis) -> PollVerdict {
+pub fn judge_poll(grant: Option<&Grant>, client_id: &ClientId, now: Millis) -> PollVerdict {
     grant.map_or(PollVerdict::InvalidGrant, |g| g.judge_poll(client_id, now))
 }
 
@@ -209,17 +224,23 @@ mod tests {
 
     const T0: Millis = 1_700_000_000_000;
 
+    fn client(id: &str) -> ClientId {
+        ClientId::parse(id).unwrap()
+    }
+
     fn grant(status: GrantStatus) -> Grant {
+        let request = GrantRequest {
+            client_id: client("client"),
+            scope: Scopes::default(),
+            device: DeviceInfo::default(),
+        };
         let mut g = Grant::issue(
             &DeviceCode::generate().unwrap(),
             UserCode::generate().unwrap(),
-            "client",
-            Scopes::default(),
+            request,
             T0,
             600,
             5,
-            None,
-            None,
         );
         g.status = status;
         g
@@ -237,14 +258,17 @@ mod tests {
     fn the_first_poll_after_the_interval_is_never_slowed() {
         let g = grant(GrantStatus::Pending);
         assert_eq!(
-            g.judge_poll("client", T0 + 5000),
+            g.judge_poll(&client("client"), T0 + 5000),
             PollVerdict::AuthorizationPending
         );
         assert_eq!(
-            g.judge_poll("client", T0 + 5000 - POLL_JITTER_MS),
+            g.judge_poll(&client("client"), T0 + 5000 - POLL_JITTER_MS),
             PollVerdict::AuthorizationPending
         );
-        assert_eq!(g.judge_poll("client", T0 + 1000), PollVerdict::SlowDown);
+        assert_eq!(
+            g.judge_poll(&client("client"), T0 + 1000),
+            PollVerdict::SlowDown
+        );
     }
 
     #[test]
@@ -261,17 +285,20 @@ mod tests {
         ];
         for (status, verdict) in cases {
             assert_eq!(
-                grant(status).judge_poll("client", at),
+                grant(status).judge_poll(&client("client"), at),
                 verdict,
                 "{status:?}"
             );
             assert_eq!(
-                grant(status).judge_poll("other", at),
+                grant(status).judge_poll(&client("other"), at),
                 PollVerdict::InvalidGrant,
                 "another client's {status:?} grant"
             );
         }
-        assert_eq!(judge_poll(None, "client", at), PollVerdict::InvalidGrant);
+        assert_eq!(
+            judge_poll(None, &client("client"), at),
+            PollVerdict::InvalidGrant
+        );
     }
 
     #[test]
@@ -283,12 +310,12 @@ mod tests {
             GrantStatus::Approved,
         ] {
             assert_eq!(
-                grant(status).judge_poll("client", after),
+                grant(status).judge_poll(&client("client"), after),
                 PollVerdict::ExpiredToken
             );
         }
         assert_eq!(
-            grant(GrantStatus::Consumed).judge_poll("client", after),
+            grant(GrantStatus::Consumed).judge_poll(&client("client"), after),
             PollVerdict::InvalidGrant
         );
     }

@@ -19,5 +19,7 @@ pub use client::{ClientId, ClientSecret};
 pub use clock::{Clock, ManualClock, Millis, SystemClock, UtcDateTime};
 pub use codes::{CallbackState, DeviceCode, DeviceCodeHash, Secret, UserCode};
 pub use error::{ErrorCode, OAuthError};
-pub use grant::{Grant, GrantStatus, PollVerdict};
+pub use grant::{
+    DEVICE_CODE_GRANT_TYPE, DeviceInfo, Grant, GrantRequest, GrantStatus, PollVerdict,
+};
 pub use scope::Scopes;

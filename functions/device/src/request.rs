@@ -1,4 +1,6 @@
-//! OAuth over HTTP: reading form-encoded requests strictly, writing JSON answers and errors.
+//! Reading requests strictly: form-encoded bodies, the query string, and what the request
+//! says about its sender (source address, `User-Agent`). The answers are written by
+//! [`crate::wire`].
 //!
 //! Everything a client can get wrong ends here as an [`OAuthError`] with a 4xx and a JSON body
 //! `{"error", "error_description"}` (RFC 6749 §5.2), never a 5xx or a panic: wrong method or
@@ -9,9 +11,8 @@
 use std::collections::HashMap;
 
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
-use portal_auth_domain::{ErrorCode, OAuthError};
-use serde_json::Value;
+use lambda_http::{Body, Request, RequestExt};
+use portal_auth_domain::{DeviceInfo, OAuthError};
 
 /// The largest form body accepted: every legitimate request here is well under 1 KiB.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -136,44 +137,12 @@ pub fn query(req: &Request) -> HashMap<String, String> {
         .collect()
 }
 
-/// A JSON answer that no cache may keep (RFC 6749 §5.1, RFC 8628 §3.2).
-pub fn json(status: u16, body: &Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .header(http::header::CACHE_CONTROL, "no-store")
-        .header(http::header::PRAGMA, "no-cache")
-        .body(Body::Text(body.to_string()))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
-}
-
-/// The error's JSON answer. The internal cause, if any, is logged here and never sent.
-/// `invalid_client` is a 401 and so carries `WWW-Authenticate` (RFC 6749 §5.2, RFC 9110 §15.5.2).
-pub fn error(err: &OAuthError) -> Response<Body> {
-    if err.status() >= 500 {
-        tracing::error!(error = err.code.as_str(), cause = ?err.cause().map(|c| c.to_string()), "request failed");
-    } else {
-        tracing::info!(
-            error = err.code.as_str(),
-            status = err.status(),
-            "request refused"
-        );
+/// What the request says about the device (RFC 8628 §5.4): its address and `User-Agent`.
+pub fn device_info(req: &Request) -> DeviceInfo {
+    DeviceInfo {
+        ip: source_ip(req),
+        user_agent: user_agent(req),
     }
-    let mut body = serde_json::json!({
-        "error": err.code.as_str(),
-        "error_description": err.description,
-    });
-    for (name, value) in err.numbers() {
-        body[*name] = (*value).into();
-    }
-    let mut response = json(err.status(), &body);
-    if err.code == ErrorCode::InvalidClient {
-        response.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Basic realm=\"portal-auth\", charset=\"UTF-8\""),
-        );
-    }
-    response
 }
 
 /// The address the request came from, as API Gateway saw it. Behind an Application Load
@@ -223,6 +192,7 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portal_auth_domain::ErrorCode;
 
     #[test]
     fn duplicates_are_refused_and_empty_values_omitted() {

@@ -1,0 +1,628 @@
+//! The grant store: one DynamoDB table, string key `pk`, TTL attribute `expires_at`, behind
+//! operations named for what the flow does (as ory/fosite's `handler/rfc8628/storage.go`):
+//! [`create`](GrantStore::create), [`poll`](GrantStore::poll), [`approve`](GrantStore::approve),
+//! [`deny`](GrantStore::deny), [`bind_callback`](GrantStore::bind_callback),
+//! [`win`](GrantStore::win), [`release`](GrantStore::release), … Callers speak domain types;
+//! the key layout and item encoding live in [`items`], the conditional-write builder in
+//! [`transition`], and neither is visible outside this module.
+//!
+//! Every request is O(1) by key; there is no Scan. Every state change is a conditional write
+//! whose condition re-checks status, client and expiry, so concurrent requests cannot both win.
+//! DynamoDB deletes TTL-expired items late (up to days) and moto never does: expiry is checked
+//! in every condition and on every read.
+//!
+//! Nothing stored is redeemable on its own: the device code is stored as its hash, the PKCE
+//! verifier is derived from the device code at poll time (only the challenge is stored),
+//! `state` and the browser binding as hashes, and Cognito's authorization code — useless
+//! without the verifier — is removed by the write that consumes the grant.
+//!
+//! Costs (design.md's targets): creating a grant is one `TransactWriteItems`; an on-time poll is
+//! one `UpdateItem`; a poll that loses its condition (early, denied, expired, unknown) is that
+//! same call, judged on the item DynamoDB returns with the failure (`ALL_OLD`), plus at most one
+//! more to raise the interval on `slow_down`. A user-code look-up is a reservation
+//! (`UpdateItem`) and a `GetItem`; a live code's view adds the reservation's refund, a
+//! decision its `TransactWriteItems` (which carries the refund): 3 calls, the price of a
+//! limit that holds under concurrency. The callback is 2 (bind, then the user code's delete).
+
+mod items;
+mod transition;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
+use portal_auth_domain::grant::{POLL_JITTER_MS, SLOW_DOWN_STEP_MS};
+use portal_auth_domain::{
+    ClientId, DeviceCodeHash, DeviceInfo, Grant, GrantStatus, Millis, PollVerdict, Scopes, Secret,
+    UserCode,
+};
+
+use items::{
+    ATTEMPTS, AUTHORIZATION_CODE, Attributes, BINDING_HASH, CLIENT_ID, EXPIRES_AT, Item, PK,
+    STATE_HASH, USER_CODE, grant_pk, n, s, user_code_pk,
+};
+use transition::{Expressions, Transition, conditional};
+
+/// DynamoDB failed, or returned something this code did not write.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DynamoDB {op} failed: {detail}")]
+    Dynamo { op: &'static str, detail: String },
+    #[error("stored item is malformed: {0}")]
+    Malformed(String),
+}
+
+impl StoreError {
+    fn sdk<E, R>(op: &'static str, err: SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        StoreError::Dynamo {
+            op,
+            detail: DisplayErrorContext(&err).to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// A live grant already holds this user code: draw another and retry.
+    #[error("user code already in use")]
+    UserCodeTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a poll found: the verdict, and the grant as stored when the verdict was reached on it.
+#[derive(Debug, Clone)]
+pub struct Poll {
+    pub verdict: PollVerdict,
+    pub grant: Option<Grant>,
+}
+
+/// What a user code's item tells the confirmation page (a copy of the grant's immutable part).
+#[derive(Debug, Clone)]
+pub struct UserCodeEntry {
+    pub user_code: UserCode,
+    pub grant: DeviceCodeHash,
+    pub client_id: ClientId,
+    pub scope: Scopes,
+    pub created_at: Millis,
+    pub expires_at: u64,
+    pub device: DeviceInfo,
+    /// The S256 challenge of the grant's sign-in leg (the verifier is the device's alone).
+    pub code_challenge: String,
+}
+
+/// What ties a sign-in at Cognito to the approval that started it: the hashes of the `state`
+/// sent to Cognito and of the binding cookie set in the approving browser.
+#[derive(Debug, Clone)]
+pub struct SignInBinding {
+    pub state_hash: String,
+    pub binding_hash: String,
+}
+
+/// One reserved user-code look-up (see [`GrantStore::reserve_attempt`]).
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pk: String,
+    window_end: u64,
+}
+
+impl Attempt {
+    fn new(ip: &str, window: u64, now: Millis) -> Self {
+        let (pk, window_end) = items::attempts_key(ip, window, now);
+        Attempt { pk, window_end }
+    }
+
+    fn key(&self) -> AttributeValue {
+        s(&self.pk)
+    }
+
+    /// The write that gives this attempt back.
+    fn refund(&self) -> Expressions {
+        Expressions {
+            condition: None,
+            update: format!("ADD {ATTEMPTS} :minus_one SET {EXPIRES_AT} = :end"),
+            names: None,
+            values: Item::from([
+                (":minus_one".to_owned(), AttributeValue::N("-1".to_owned())),
+                (":end".to_owned(), n(self.window_end)),
+            ]),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GrantStore {
+    client: Client,
+    table: String,
+}
+
+impl GrantStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Stores a new grant and its user code together, in one transaction. The user code must
+    /// not belong to a live grant ([`CreateError::UserCodeTaken`] otherwise); an expired one
+    /// that TTL has not deleted yet may be taken over.
+    pub async fn create(&self, grant: &Grant, now: Millis) -> Result<(), CreateError> {
+        let grant_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(items::grant_item(grant)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let code_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(items::user_code_item(grant)))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", n(now / 1000))
+            .build()
+            .map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(grant_put).build())
+            .transact_items(TransactWriteItem::builder().put(code_put).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if second_item_lost(&err) => Err(CreateError::UserCodeTaken),
+            Err(err) => Err(StoreError::sdk("TransactWriteItems", err).into()),
+        }
+    }
+
+    /// A poll by `client_id` at `now` (RFC 8628 §3.4–3.5), decided by one conditional write.
+    ///
+    /// The write succeeds only for an on-time poll of the client's own waiting, unexpired
+    /// grant, and moves `next_poll_at` one interval ahead: that is `authorization_pending`, and
+    /// of any number of simultaneous polls exactly one gets it. Every other case is judged on
+    /// the item returned with the failed condition. A `slow_down` also raises the stored
+    /// interval by 5 s — once per observed interval, so a burst raises it once, not per request.
+    pub async fn poll(
+        &self,
+        hash: &DeviceCodeHash,
+        client_id: &ClientId,
+        now: Millis,
+    ) -> Result<Poll, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(grant_pk(hash)))
+            .condition_expression(
+                "client_id = :cid AND #status IN (:pending, :redirected) \
+                 AND expires_at > :now_s AND next_poll_at <= :on_time",
+            )
+            .update_expression("SET next_poll_at = interval_ms + :now")
+            .expression_attribute_names("#status", items::STATUS)
+            .expression_attribute_values(":cid", s(client_id.as_str()))
+            .expression_attribute_values(":pending", s(GrantStatus::Pending.as_str()))
+            .expression_attribute_values(":redirected", s(GrantStatus::Redirected.as_str()))
+            .expression_attribute_values(":now_s", n(now / 1000))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":on_time", n(now + POLL_JITTER_MS))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let stored = match result {
+            Ok(_) => {
+                return Ok(Poll {
+                    verdict: PollVerdict::AuthorizationPending,
+                    grant: None,
+                });
+            }
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(e)) => e.item().cloned(),
+                _ => return Err(StoreError::sdk("UpdateItem", err)),
+            },
+        };
+        let grant = match stored {
+            Some(item) if !item.is_empty() => Some(items::parse_grant(&item)?),
+            _ => None,
+        };
+        let verdict = portal_auth_domain::grant::judge_poll(grant.as_ref(), client_id, now);
+        if verdict == PollVerdict::SlowDown
+            && let Some(g) = &grant
+        {
+            self.raise_interval(g, now).await;
+        }
+        Ok(Poll { verdict, grant })
+    }
+
+    /// Adds [`SLOW_DOWN_STEP_MS`] to the interval the device was seen polling under, and
+    /// starts it anew from `now`. Losing the condition means a concurrent `slow_down` already
+    /// raised it: fine. A failure here must not turn `slow_down` into an error, so it is
+    /// logged, not returned.
+    async fn raise_interval(&self, grant: &Grant, now: Millis) {
+        let raised = grant.interval_ms + SLOW_DOWN_STEP_MS;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(grant_pk(&grant.device_code_hash)))
+            .condition_expression("#status IN (:pending, :redirected) AND interval_ms = :seen")
+            .update_expression("SET interval_ms = :raised, next_poll_at = :next")
+            .expression_attribute_names("#status", items::STATUS)
+            .expression_attribute_values(":pending", s(GrantStatus::Pending.as_str()))
+            .expression_attribute_values(":redirected", s(GrantStatus::Redirected.as_str()))
+            .expression_attribute_values(":seen", n(grant.interval_ms))
+            .expression_attribute_values(":raised", n(raised))
+            .expression_attribute_values(":next", n(now + raised))
+            .send()
+            .await;
+        match result {
+            Ok(_) => tracing::info!(
+                grant = grant.device_code_hash.short(),
+                interval_ms = raised,
+                "slow_down raised the interval"
+            ),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(err) => tracing::warn!(
+                grant = grant.device_code_hash.short(),
+                error = %DisplayErrorContext(&err),
+                "could not raise the interval after slow_down"
+            ),
+        }
+    }
+
+    /// The live entry of a user code, strongly consistent: `None` when unknown, used or
+    /// expired (expiry judged here, whatever TTL has or has not deleted).
+    pub async fn user_code_entry(
+        &self,
+        code: &UserCode,
+        now: Millis,
+    ) -> Result<Option<UserCodeEntry>, StoreError> {
+        let Some(item) = self.get_item(user_code_pk(code)).await? else {
+            return Ok(None);
+        };
+        let entry = items::parse_user_code_item(&item)?;
+        Ok(Some(entry).filter(|e| e.expires_at * 1000 > now && e.user_code == *code))
+    }
+
+    /// Reserves one user-code look-up from `ip` in the current window (RFC 8628 §5.1), before
+    /// the look-up is made: one conditional `UpdateItem` that fails once `limit` attempts are
+    /// held, so however many requests race, at most `limit` are ever evaluated in a window.
+    /// `None` when the budget is spent. A look-up that finds a live code gives its attempt
+    /// back ([`refund_attempt`](Self::refund_attempt), or inside the decision's write), so the
+    /// budget counts failures and in-flight look-ups, and a success never resets failures.
+    ///
+    /// The window is fixed (`now / window`): across a window's edge at most `2 × limit`
+    /// look-ups can be evaluated within `window` seconds — the documented worst case.
+    pub async fn reserve_attempt(
+        &self,
+        ip: &str,
+        window: u64,
+        limit: u64,
+        now: Millis,
+    ) -> Result<Option<Attempt>, StoreError> {
+        let attempt = Attempt::new(ip, window, now);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, attempt.key())
+            .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
+            .update_expression("ADD attempts :one SET expires_at = :end")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":end", n(attempt.window_end))
+            .send()
+            .await;
+        let reserved = conditional(result, "UpdateItem", |e| {
+            e.is_conditional_check_failed_exception()
+        })?;
+        Ok(reserved.then_some(attempt))
+    }
+
+    /// Gives back an attempt whose look-up found a live code.
+    pub async fn refund_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        let refund = attempt.refund();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, attempt.key())
+            .update_expression(refund.update)
+            .set_expression_attribute_values(Some(refund.values))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// Approve (RFC 8628 §3.3): pending — or a redirected sign-in that never came back — →
+    /// redirected, bound to a new `state` and browser; the user code stays, so the sign-in
+    /// can be restarted or denied until the callback ends it. The look-up's `attempt` goes
+    /// back in the same transaction. `Ok(false)`: the grant moved on or expired first.
+    pub async fn approve(
+        &self,
+        entry: &UserCodeEntry,
+        binding: &SignInBinding,
+        attempt: &Attempt,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let change = Transition::new(
+            &entry.grant,
+            GrantStatus::Pending,
+            GrantStatus::Redirected,
+            now,
+        )
+        .or_from(GrantStatus::Redirected)
+        .require(CLIENT_ID, entry.client_id.as_str())
+        .set(STATE_HASH, binding.state_hash.as_str())
+        .set(BINDING_HASH, binding.binding_hash.as_str());
+        self.decide(&change, None, attempt).await
+    }
+
+    /// Deny: pending or redirected → denied, the user code deleted and the `attempt` given
+    /// back, in one transaction.
+    pub async fn deny(
+        &self,
+        entry: &UserCodeEntry,
+        attempt: &Attempt,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let change = Transition::new(&entry.grant, GrantStatus::Pending, GrantStatus::Denied, now)
+            .or_from(GrantStatus::Redirected)
+            .require(CLIENT_ID, entry.client_id.as_str());
+        self.decide(&change, Some(&entry.user_code), attempt).await
+    }
+
+    /// The person's decision as one transaction: `change`, the user code's deletion when the
+    /// decision is final, and the look-up's attempt given back.
+    async fn decide(
+        &self,
+        change: &Transition<'_>,
+        delete_code: Option<&UserCode>,
+        attempt: &Attempt,
+    ) -> Result<bool, StoreError> {
+        let update = change
+            .expressions()
+            .transact_update(&self.table, change.key())?;
+        let refund = attempt
+            .refund()
+            .transact_update(&self.table, attempt.key())?;
+        let mut transaction = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().update(refund).build());
+        if let Some(code) = delete_code {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_code_pk(code)))
+                .condition_expression("attribute_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::Malformed(e.to_string()))?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().delete(delete).build());
+        }
+        conditional(transaction.send().await, "TransactWriteItems", |e| {
+            e.is_transaction_canceled_exception()
+        })
+    }
+
+    /// The callback with Cognito's `authorization_code`: redirected → approved, if `state` and
+    /// the browser match the approval (`binding`). Then the user code is deleted.
+    pub async fn bind_callback(
+        &self,
+        grant: &DeviceCodeHash,
+        binding: &SignInBinding,
+        authorization_code: &Secret,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let change = Self::callback(grant, binding, GrantStatus::Approved, now)
+            .set(AUTHORIZATION_CODE, authorization_code.expose_secret());
+        self.finish_sign_in(&change).await
+    }
+
+    /// The callback with Cognito's `error=`: redirected → denied under the same conditions as
+    /// [`bind_callback`](Self::bind_callback); the user code is deleted too.
+    pub async fn cancel_sign_in(
+        &self,
+        grant: &DeviceCodeHash,
+        binding: &SignInBinding,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let change = Self::callback(grant, binding, GrantStatus::Denied, now);
+        self.finish_sign_in(&change).await
+    }
+
+    fn callback<'a>(
+        grant: &'a DeviceCodeHash,
+        binding: &SignInBinding,
+        to: GrantStatus,
+        now: Millis,
+    ) -> Transition<'a> {
+        Transition::new(grant, GrantStatus::Redirected, to, now)
+            .require(STATE_HASH, binding.state_hash.as_str())
+            .require(BINDING_HASH, binding.binding_hash.as_str())
+    }
+
+    /// `change`, then the user code's deletion, so a used code is an unknown code: two calls,
+    /// since only the grant names its user code. Should the deletion fail, the code stays
+    /// visible until it expires, but every decision on it fails the grant's condition (logged,
+    /// not returned).
+    async fn finish_sign_in(&self, change: &Transition<'_>) -> Result<bool, StoreError> {
+        let e = change.expressions();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, change.key())
+            .set_condition_expression(e.condition)
+            .update_expression(e.update)
+            .set_expression_attribute_names(e.names)
+            .set_expression_attribute_values(Some(e.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let item = match result {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(false);
+            }
+            Err(err) => return Err(StoreError::sdk("UpdateItem", err)),
+        };
+        if let Ok(code) = Attributes(&item).user_code(USER_CODE) {
+            self.delete_user_code(&code, change.grant).await;
+        }
+        Ok(true)
+    }
+
+    async fn delete_user_code(&self, code: &UserCode, grant: &DeviceCodeHash) {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(user_code_pk(code)))
+            .condition_expression("grant_pk = :grant")
+            .expression_attribute_values(":grant", s(grant_pk(grant)))
+            .send()
+            .await;
+        if let Err(err) = result
+            && !err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception())
+        {
+            tracing::warn!(
+                grant = grant.short(),
+                error = %DisplayErrorContext(&err),
+                "could not delete the used user code; it expires with the grant"
+            );
+        }
+    }
+
+    /// The poll that wins an approved grant (approved → consumed; exactly one does). The same
+    /// write removes Cognito's code from the table: from here on only this request holds it.
+    pub async fn win(&self, grant: &DeviceCodeHash, now: Millis) -> Result<bool, StoreError> {
+        let change = Transition::new(grant, GrantStatus::Approved, GrantStatus::Consumed, now)
+            .remove(AUTHORIZATION_CODE);
+        self.transition(&change).await
+    }
+
+    /// Cognito could not be reached: the won grant goes back to approved with its code, for
+    /// a later poll to redeem.
+    pub async fn release(
+        &self,
+        grant: &DeviceCodeHash,
+        authorization_code: &Secret,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let change = Transition::new(grant, GrantStatus::Consumed, GrantStatus::Approved, now)
+            .set(AUTHORIZATION_CODE, authorization_code.expose_secret());
+        self.transition(&change).await
+    }
+
+    /// Cognito refused the code: the won grant can never yield tokens.
+    pub async fn fail(&self, grant: &DeviceCodeHash, now: Millis) -> Result<bool, StoreError> {
+        let change = Transition::new(grant, GrantStatus::Consumed, GrantStatus::Failed, now);
+        self.transition(&change).await
+    }
+
+    /// `change` as one conditional `UpdateItem`: `Ok(false)` when its condition failed
+    /// (another request moved the grant first, it expired, or a required attribute differed).
+    async fn transition(&self, change: &Transition<'_>) -> Result<bool, StoreError> {
+        let e = change.expressions();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, change.key())
+            .set_condition_expression(e.condition)
+            .update_expression(e.update)
+            .set_expression_attribute_names(e.names)
+            .set_expression_attribute_values(Some(e.values))
+            .send()
+            .await;
+        conditional(result, "UpdateItem", |e| {
+            e.is_conditional_check_failed_exception()
+        })
+    }
+
+    async fn get_item(&self, pk: String) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("GetItem", e))?;
+        Ok(out.item.filter(|i| !i.is_empty()))
+    }
+}
+
+/// Whether a `TransactWriteItems` was cancelled by the condition of its second item.
+fn second_item_lost<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .get(1)
+            .and_then(|r| r.code())
+            .is_some_and(|c| c == "ConditionalCheckFailed"),
+        _ => false,
+    }
+}
+
+/// Reads and writes only tests make: the stored grant whatever its state, the attempts an IP
+/// holds, and a grant put straight into a state (to test every state against every request).
+#[cfg(feature = "testkit")]
+impl GrantStore {
+    /// The grant, strongly consistent, whatever its state; `None` when there is no such item.
+    pub async fn get(&self, hash: &DeviceCodeHash) -> Result<Option<Grant>, StoreError> {
+        self.get_item(grant_pk(hash))
+            .await?
+            .map(|item| items::parse_grant(&item))
+            .transpose()
+    }
+
+    /// The number of attempts held from `ip` in the current window.
+    pub async fn attempts_held(
+        &self,
+        ip: &str,
+        window: u64,
+        now: Millis,
+    ) -> Result<u64, StoreError> {
+        let attempt = Attempt::new(ip, window, now);
+        Ok(match self.get_item(attempt.pk).await? {
+            Some(item) => Attributes(&item).number(ATTEMPTS).unwrap_or(0),
+            None => 0,
+        })
+    }
+
+    /// Moves the grant `from` → `to` along one arrow of the diagram, as the flow would.
+    pub async fn force_transition(
+        &self,
+        grant: &DeviceCodeHash,
+        from: GrantStatus,
+        to: GrantStatus,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        self.transition(&Transition::new(grant, from, to, now))
+            .await
+    }
+}
