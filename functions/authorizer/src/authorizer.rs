@@ -38,7 +38,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            clock: Arc::new(SystemClock::default()),
+            clock: Arc::new(SystemClock),
             jwks: JwksOptions::default(),
             verified_cache_capacity: DEFAULT_CAPACITY,
         }

@@ -5,14 +5,12 @@
 //! something happened *within* a time, only (for `slow_down`) that a wait was at least as long
 //! as the RFC requires.
 
-mod portal_login_support;
-
 use std::time::Duration;
 
+use crate::portal_login_support::{Home, Terminal, assert_no_crash, run};
 use portal_login::testkit::{
     DEVICE_GRANT, REFRESH_TOKEN, Reply, StandIn, USER_CODE, device_code_reply,
 };
-use portal_login_support::{Home, Terminal, assert_no_crash, run};
 use serde_json::Value;
 
 const CLIENT: &str = "stand-in-client";

@@ -4,16 +4,14 @@
 //! prints checked by the real `authorizer` function through the Lambda Invoke API.
 //! Screenshots and the terminal transcript land in `test-output/<test>/`.
 
-mod portal_login_support;
-
 use std::time::Duration;
 
+use crate::portal_login_support::{Home, Terminal, printed_complete_uri, printed_user_code, run};
 use fantoccini::Locator;
 use portal_auth_tests::browser::claims;
 use portal_auth_tests::chrome::Chrome;
 use portal_auth_tests::cognito::{DEMO_GROUP, DEMO_USERNAME};
 use portal_auth_tests::stack::{LocalStack, output_dir, workspace_root};
-use portal_login_support::{Home, Terminal, printed_complete_uri, printed_user_code, run};
 use serde_json::Value;
 
 /// Generous: the first request to each function may still be starting it.

@@ -9,7 +9,8 @@
 //! the test's folder), so nothing from the developer's shell (a `PORTAL_AUTH_URL`, a
 //! `DISPLAY` that would open a browser) leaks into a test.
 
-#![allow(dead_code)] // Each test file uses its own part of this module.
+// Each test file uses its own part of this module.
+#![allow(dead_code)]
 
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
