@@ -31,6 +31,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem,
@@ -462,16 +463,8 @@ impl GrantStore {
     /// visible until it expires, but every decision on it fails the grant's condition (logged,
     /// not returned).
     async fn finish_sign_in(&self, change: &Transition<'_>) -> Result<bool, StoreError> {
-        let e = change.expressions();
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, change.key())
-            .set_condition_expression(e.condition)
-            .update_expression(e.update)
-            .set_expression_attribute_names(e.names)
-            .set_expression_attribute_values(Some(e.values))
+            .update(change)
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -545,9 +538,16 @@ impl GrantStore {
     /// `change` as one conditional `UpdateItem`: `Ok(false)` when its condition failed
     /// (another request moved the grant first, it expired, or a required attribute differed).
     async fn transition(&self, change: &Transition<'_>) -> Result<bool, StoreError> {
+        let result = self.update(change).send().await;
+        conditional(result, "UpdateItem", |e| {
+            e.is_conditional_check_failed_exception()
+        })
+    }
+
+    /// `change` as a conditional `UpdateItem` request, ready to send.
+    fn update(&self, change: &Transition<'_>) -> UpdateItemFluentBuilder {
         let e = change.expressions();
-        let result = self
-            .client
+        self.client
             .update_item()
             .table_name(&self.table)
             .key(PK, change.key())
@@ -555,11 +555,6 @@ impl GrantStore {
             .update_expression(e.update)
             .set_expression_attribute_names(e.names)
             .set_expression_attribute_values(Some(e.values))
-            .send()
-            .await;
-        conditional(result, "UpdateItem", |e| {
-            e.is_conditional_check_failed_exception()
-        })
     }
 
     async fn get_item(&self, pk: String) -> Result<Option<Item>, StoreError> {
