@@ -26,6 +26,16 @@ def _body_path(template: dict, api: str) -> list:
     return ["Resources", api, "Properties", key]
 
 
+def _api(template: dict):
+    """(api, OpenAPI body, the body's path for RuleMatch), or the RuleMatch list when there is
+    no REST API with an inline body."""
+    found = p.openapi(template)
+    if found is None:
+        return [RuleMatch(["Resources"], "expected one REST API with an inline OpenAPI body")]
+    api, body = found
+    return api, body, _body_path(template, api)
+
+
 class PublicRoutesAndAuthorizer(CloudFormationLintRule):
     id = "E9201"
     shortdesc = "Public routes are design.md's; every other route is behind the authorizer"
@@ -39,11 +49,10 @@ class PublicRoutesAndAuthorizer(CloudFormationLintRule):
 
     def match(self, cfn):
         t = cfn.template
-        found = p.openapi(t)
-        if found is None:
-            return [RuleMatch(["Resources"], "expected one REST API with an inline OpenAPI body")]
-        api, body = found
-        base = _body_path(t, api)
+        found = _api(t)
+        if isinstance(found, list):
+            return found
+        api, body, base = found
         out = []
         table = p.routes(body)
         schemes = p.security_schemes(body)
@@ -105,11 +114,10 @@ class IntegrationsResolve(CloudFormationLintRule):
 
     def match(self, cfn):
         t = cfn.template
-        found = p.openapi(t)
-        if found is None:
-            return [RuleMatch(["Resources"], "expected one REST API with an inline OpenAPI body")]
-        api, body = found
-        base = _body_path(t, api)
+        found = _api(t)
+        if isinstance(found, list):
+            return found
+        api, body, base = found
         fns = p.function_names(t)
         out = []
         permissions = set()
