@@ -111,6 +111,9 @@ def main() -> None:
         "DEVICE_CODE_TTL_SECONDS": "600",
         "DEVICE_POLL_INTERVAL_SECONDS": "5",
         "AUTHORIZER_CLIENT_IDS": clients,
+        # The portal's own clients (Go CLI, Python SDK) log in against the local stack too;
+        # the template keeps the dialect off by default (docs/portal-migration.md).
+        "PORTAL_COMPAT_ENABLED": "true",
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",

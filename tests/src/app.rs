@@ -67,6 +67,7 @@ pub async fn spawn_app() -> TestApp {
         poll_interval_secs: 5,
         verify_max_failures: 10,
         verify_failure_window_secs: 900,
+        portal_compat_enabled: true,
     };
     let clock = ManualClock::starting_now();
     let deps = Deps::new(

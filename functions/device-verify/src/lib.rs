@@ -10,6 +10,10 @@
 //!   with the S256 challenge stored at issue; Deny moves it to denied and deletes the user
 //!   code, so a used code is an unknown code (the callback deletes it after a sign-in).
 //!
+//! - `GET /api/v2/authn/device?code=` (the portal dialect's page, when `PORTAL_COMPAT_ENABLED`):
+//!   a redirect to `GET /device?user_code=`, so a link a portal client printed before the
+//!   switch still leads to the same confirmation page; off, the path is an unknown page (404).
+//!
 //! Unknown, expired, used and malformed codes all get the same page (no oracle). Every look-up
 //! reserves an attempt against the client IP first (§5.1): past `VERIFY_MAX_FAILURES` held in
 //! the window the page answers 429 without looking, and only a live code gives its attempt
@@ -21,6 +25,7 @@ use portal_auth_device::Deps;
 use portal_auth_device::pages::{self, CSRF_COOKIE, Confirmation, Message};
 use portal_auth_device::request::{self, Form};
 use portal_auth_device::store::{Attempt, SignInBinding, UserCodeEntry};
+use portal_auth_device::wire::portal;
 use portal_auth_domain::codes::{RandomnessUnavailable, random_token};
 use portal_auth_domain::{CallbackState, Secret, UserCode};
 
@@ -40,11 +45,34 @@ const UNKNOWN_CODE: &str =
     "That code is not valid. It may be mistyped, used already, or expired: check your device.";
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    if req
+        .uri()
+        .path()
+        .trim_end_matches('/')
+        .ends_with(portal::VERIFICATION_PATH)
+    {
+        return portal_verification(deps, &req);
+    }
     match *req.method() {
         http::Method::GET | http::Method::HEAD => show(deps, &req).await,
         http::Method::POST => decide(deps, &req).await,
         _ => pages::message(&deps.config, Message::VerifyMethodNotAllowed, &[]),
     }
+}
+
+/// The portal's verification page: ours, by redirect. A GET changes nothing, so the code is
+/// passed on as given and judged (and counted) by [`show`].
+fn portal_verification(deps: &Deps, req: &Request) -> Response<Body> {
+    if !deps.config.portal_compat_enabled {
+        return pages::message(&deps.config, Message::NotFound, &[]);
+    }
+    if !matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+        return pages::message(&deps.config, Message::VerifyMethodNotAllowed, &[]);
+    }
+    let params = request::query(req);
+    let location =
+        portal::verification_redirect(&deps.config, params.get("code").map(String::as_str));
+    pages::redirect(&deps.config, &location, &[])
 }
 
 async fn show(deps: &Deps, req: &Request) -> Response<Body> {

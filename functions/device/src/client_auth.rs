@@ -62,6 +62,19 @@ pub fn presented(req: &Request, form: &Form) -> Result<Presented, OAuthError> {
     })
 }
 
+/// The client's credentials from `Authorization: Basic` and nowhere else: the portal dialect's
+/// only method (its `client_id` query parameter is deprecated and ignored, as the portal does).
+/// Without the header: `invalid_client`, so a public client cannot use that dialect.
+pub fn presented_by_basic(req: &Request) -> Result<Presented, OAuthError> {
+    let presented = presented(req, &Form::default())?;
+    if !presented.via_basic {
+        return Err(OAuthError::invalid_client(
+            "HTTP Basic client authentication is required",
+        ));
+    }
+    Ok(presented)
+}
+
 /// `Some((id, secret))` when an `Authorization: Basic` header is present; other schemes are
 /// not ours and are ignored.
 fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, OAuthError> {
@@ -155,6 +168,22 @@ mod tests {
         }
         let p = presented(&request(Some("Bearer abc")), &form).unwrap();
         assert!(!p.via_basic);
+    }
+
+    #[test]
+    fn the_basic_only_method_refuses_everything_else() {
+        let header = format!("Basic {}", STANDARD.encode("id:secret"));
+        assert!(
+            presented_by_basic(&request(Some(&header)))
+                .unwrap()
+                .via_basic
+        );
+        for other in [None, Some("Bearer abc")] {
+            assert_eq!(
+                presented_by_basic(&request(other)).unwrap_err().status(),
+                401
+            );
+        }
     }
 
     #[test]

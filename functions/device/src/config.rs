@@ -1,7 +1,7 @@
 //! The device-flow functions' configuration (design.md, "Configuration"), read once at cold
 //! start. Every default is documented where it is set.
 
-use portal_auth_domain::ClientId;
+use portal_auth_domain::{ClientId, UserCode};
 use portal_auth_runtime::{ConfigError, Env, UserPool};
 
 /// RFC 8628 leaves the lifetime to the server; 10 minutes is Keycloak's and Okta's choice:
@@ -34,6 +34,10 @@ pub struct DeviceConfig {
     pub verify_max_failures: u64,
     /// `VERIFY_FAILURE_WINDOW_SECONDS`, 60–86400, default 900.
     pub verify_failure_window_secs: u64,
+    /// `PORTAL_COMPAT_ENABLED`, `true` or `false`, default `false`: whether the portal dialect's
+    /// routes ([`crate::wire::portal`]) are served; off, they answer 404. Off by default because
+    /// the portal's model puts one app client secret on every user's machine.
+    pub portal_compat_enabled: bool,
 }
 
 impl DeviceConfig {
@@ -77,6 +81,7 @@ impl DeviceConfig {
                 DEFAULT_VERIFY_FAILURE_WINDOW_SECONDS,
                 60..=86_400,
             )?,
+            portal_compat_enabled: env.parse_or("PORTAL_COMPAT_ENABLED", false)?,
         })
     }
 
@@ -88,6 +93,15 @@ impl DeviceConfig {
     /// `verification_uri` (RFC 8628 §3.2): short, with no code in it.
     pub fn verification_uri(&self) -> String {
         format!("{}/device", self.public_base_url)
+    }
+
+    /// `verification_uri_complete` (RFC 8628 §3.3.1): the page with the code filled in.
+    pub fn verification_uri_complete(&self, user_code: &UserCode) -> String {
+        format!(
+            "{}?user_code={}",
+            self.verification_uri(),
+            user_code.formatted()
+        )
     }
 
     /// Where Cognito sends the browser back; must be one of the app client's callback URLs.
@@ -162,6 +176,10 @@ mod tests {
         );
         assert_eq!(c.device_code_ttl_secs, 600);
         assert_eq!(c.poll_interval_secs, 5);
+        assert!(
+            !c.portal_compat_enabled,
+            "the portal dialect is off by default"
+        );
         assert!(c.allows(&ClientId::parse("def456").unwrap()));
         assert!(!c.allows(&ClientId::parse("zzz").unwrap()));
     }
@@ -176,6 +194,7 @@ mod tests {
         for (name, bad) in [
             ("DEVICE_CODE_TTL_SECONDS", "10"),
             ("DEVICE_POLL_INTERVAL_SECONDS", "fast"),
+            ("PORTAL_COMPAT_ENABLED", "yes"),
             ("DEVICE_CLIENT_IDS", "a b"),
             ("PUBLIC_BASE_URL", "example.com"),
         ] {

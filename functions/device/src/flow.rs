@@ -6,8 +6,8 @@
 
 use portal_auth_domain::grant::SLOW_DOWN_STEP_MS;
 use portal_auth_domain::{
-    DeviceCode, DeviceInfo, ErrorCode, Grant, GrantRequest, OAuthError, PollVerdict, Scopes,
-    UserCode,
+    DeviceCode, DeviceInfo, Dialect, ErrorCode, Grant, GrantRequest, OAuthError, PollVerdict,
+    Scopes, UserCode,
 };
 use serde_json::{Map, Value};
 
@@ -80,17 +80,20 @@ impl PollOutcome {
     }
 }
 
-/// A device authorization (RFC 8628 §3.1) by an authenticated `client`: refuses a client for
-/// which the sign-in would fail later, checks `scope`, then issues and stores the grant.
+/// A device authorization (RFC 8628 §3.1) by an authenticated `client`, in `dialect`: refuses
+/// a client for which the sign-in would fail later, checks `scope`, then issues and stores the
+/// grant, with a device code of the dialect's format.
 pub async fn authorize(
     deps: &Deps,
     client: &AppClient,
+    dialect: Dialect,
     scope: Option<&str>,
     device: DeviceInfo,
 ) -> Result<Issued, OAuthError> {
     ensure_code_flow(deps, client)?;
     let request = GrantRequest {
         client_id: client.client_id.clone(),
+        dialect,
         scope: requested_scope(scope, client)?,
         device,
     };
@@ -98,6 +101,7 @@ pub async fn authorize(
     tracing::info!(
         grant = issued.grant.device_code_hash.short(),
         client_id = %client.client_id,
+        dialect = dialect.as_str(),
         "device authorization issued"
     );
     Ok(issued)
@@ -146,7 +150,11 @@ fn requested_scope(raw: Option<&str>, client: &AppClient) -> Result<Scopes, OAut
 /// a live one.
 async fn issue(deps: &Deps, request: GrantRequest) -> Result<Issued, OAuthError> {
     let now = deps.clock.now();
-    let device_code = DeviceCode::generate().map_err(OAuthError::unavailable)?;
+    let device_code = request
+        .dialect
+        .device_code_format()
+        .generate()
+        .map_err(OAuthError::unavailable)?;
     for _ in 0..USER_CODE_ATTEMPTS {
         let grant = Grant::issue(
             &device_code,
@@ -169,15 +177,25 @@ async fn issue(deps: &Deps, request: GrantRequest) -> Result<Issued, OAuthError>
     ))
 }
 
-/// A poll by an authenticated `client` with `device_code` (RFC 8628 §3.4), decided by one
-/// conditional write; on an approved grant, the winning poll redeems Cognito's code.
+/// A poll by an authenticated `client` with `device_code` through `dialect` (RFC 8628 §3.4),
+/// decided by one conditional write; on an approved grant, the winning poll redeems Cognito's
+/// code.
 ///
 /// When DynamoDB fails mid-poll the grant is untouched and the device is told `slow_down`:
 /// RFC 8628 clients keep polling on it (slower), where an unknown 5xx would end their loop.
-pub async fn poll(deps: &Deps, client: &AppClient, device_code: &DeviceCode) -> PollOutcome {
+pub async fn poll(
+    deps: &Deps,
+    client: &AppClient,
+    dialect: Dialect,
+    device_code: &DeviceCode,
+) -> PollOutcome {
     let hash = device_code.hash();
     let now = deps.clock.now();
-    let poll = match deps.store.poll(&hash, &client.client_id, now).await {
+    let poll = match deps
+        .store
+        .poll(&hash, &client.client_id, dialect, now)
+        .await
+    {
         Ok(poll) => poll,
         Err(e) => {
             tracing::error!(grant = hash.short(), error = %e, "poll could not reach the store");

@@ -134,6 +134,8 @@ enum Next {
 pub enum Message {
     /// A method the verification page does not serve.
     VerifyMethodNotAllowed,
+    /// A page this service does not serve (the portal dialect's, when it is off).
+    NotFound,
     /// A method the callback does not serve.
     CallbackMethodNotAllowed,
     /// A form that could not be read, with the status its parser gave.
@@ -166,6 +168,12 @@ impl Message {
         use Next::*;
         match self {
             VerifyMethodNotAllowed => (405, "Not allowed", "Use the page's buttons.", Retry),
+            NotFound => (
+                404,
+                "Page not found",
+                "There is no page here. Enter the code from your device instead.",
+                Retry,
+            ),
             CallbackMethodNotAllowed => (405, "Not allowed", "Start again from your device.", Done),
             Unreadable(status) => (
                 status,

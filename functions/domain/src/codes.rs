@@ -1,8 +1,10 @@
 //! The grant's codes and the randomness behind them.
 //!
-//! - `device_code` (RFC 8628 §3.2, §5.2): 256 bits from the OS CSPRNG, base64url. Only its
-//!   SHA-256 ([`DeviceCodeHash`]) is stored, so a read of the table yields no redeemable code.
-//!   A plain hash is enough: the code has 256 bits of entropy, nothing to brute-force.
+//! - `device_code` (RFC 8628 §3.2, §5.2): 256 bits from the OS CSPRNG, base64url
+//!   ([`DeviceCodeFormat::Opaque`]); in the portal dialect a UUIDv4, 122 bits from the same
+//!   CSPRNG ([`DeviceCodeFormat::Uuid`]), because the portal's clients check that format. Only
+//!   its SHA-256 ([`DeviceCodeHash`]) is stored, so a read of the table yields no redeemable
+//!   code. A plain hash is enough: 122 or 256 bits of entropy leave nothing to brute-force.
 //! - `user_code` (§6.1): 8 characters of the base-20 alphabet `BCDFGHJKLMNPQRSTVWXZ` (no vowels:
 //!   no words; no digits: no look-alikes), ≈34.6 bits, shown `XXXX-XXXX`. Generate, normalize
 //!   and format are separate small functions, as in node-oidc-provider.
@@ -43,6 +45,33 @@ pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The shapes of device code a grant can be issued with; each dialect hands out one and
+/// accepts only that one back ([`crate::Dialect::device_code_format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCodeFormat {
+    /// 43 base64url characters, 256 bits.
+    Opaque,
+    /// A version 4 UUID, lower-case and hyphenated (RFC 9562 §5.4), 122 random bits.
+    Uuid,
+}
+
+impl DeviceCodeFormat {
+    pub fn generate(self) -> Result<DeviceCode, RandomnessUnavailable> {
+        match self {
+            DeviceCodeFormat::Opaque => DeviceCode::generate(),
+            DeviceCodeFormat::Uuid => DeviceCode::generate_uuid(),
+        }
+    }
+
+    /// `raw` as a device code of this format; `None` for any other shape.
+    pub fn parse(self, raw: &str) -> Option<DeviceCode> {
+        match self {
+            DeviceCodeFormat::Opaque => DeviceCode::parse(raw),
+            DeviceCodeFormat::Uuid => DeviceCode::parse_uuid(raw),
+        }
+    }
+}
+
 /// A device code as handed to the device. Never stored; never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DeviceCode(String);
@@ -50,6 +79,39 @@ pub struct DeviceCode(String);
 impl DeviceCode {
     pub fn generate() -> Result<Self, RandomnessUnavailable> {
         random_token(DEVICE_CODE_BYTES).map(Self)
+    }
+
+    /// A random (version 4) UUID: 16 bytes from the CSPRNG with the version and variant bits
+    /// set (RFC 9562 §5.4), so 122 of its bits are random.
+    pub fn generate_uuid() -> Result<Self, RandomnessUnavailable> {
+        let mut b = [0u8; 16];
+        random_bytes(&mut b)?;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h = hex::encode(b);
+        Ok(Self(format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )))
+    }
+
+    /// Accepts only what [`generate_uuid`](Self::generate_uuid) produces: a hyphenated version 4
+    /// UUID of the RFC 9562 variant. Upper-case hex is read as its lower-case canonical form
+    /// (RFC 9562 §4: case-insensitive on input), which is what is hashed and stored.
+    pub fn parse_uuid(raw: &str) -> Option<Self> {
+        let canonical = raw.to_ascii_lowercase();
+        let b = canonical.as_bytes();
+        let shaped = b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            });
+        let versioned = shaped && b[14] == b'4' && matches!(b[19], b'8' | b'9' | b'a' | b'b');
+        versioned.then_some(Self(canonical))
     }
 
     /// Accepts only the shape [`generate`](Self::generate) produces (43 base64url characters):
@@ -306,6 +368,51 @@ mod tests {
         assert_ne!(DeviceCode::generate().unwrap(), code);
         assert_eq!(code.hash().as_str().len(), 64);
         assert!(DeviceCodeHash::from_stored(code.hash().as_str()).is_some());
+    }
+
+    #[test]
+    fn uuid_device_codes_are_version_4_and_round_trip() {
+        let mut seen = HashSet::new();
+        for _ in 0..100 {
+            let code = DeviceCode::generate_uuid().unwrap();
+            let raw = code.expose_secret();
+            assert_eq!(raw.len(), 36);
+            assert_eq!(&raw[14..15], "4", "{raw}");
+            assert!(matches!(&raw[19..20], "8" | "9" | "a" | "b"), "{raw}");
+            assert_eq!(DeviceCode::parse_uuid(raw), Some(code.clone()));
+            assert_eq!(
+                DeviceCode::parse_uuid(&raw.to_ascii_uppercase()),
+                Some(code.clone()),
+                "upper case reads as the canonical form"
+            );
+            // One format is never accepted as the other.
+            assert!(DeviceCode::parse(raw).is_none());
+            assert!(DeviceCodeFormat::Uuid.parse(raw).is_some());
+            assert!(DeviceCodeFormat::Opaque.parse(raw).is_none());
+            seen.insert(raw.to_owned());
+        }
+        assert_eq!(seen.len(), 100);
+        let opaque = DeviceCode::generate().unwrap();
+        assert!(DeviceCode::parse_uuid(opaque.expose_secret()).is_none());
+    }
+
+    #[test]
+    fn uuid_parse_refuses_other_shapes() {
+        for bad in [
+            "",
+            "not-a-uuid",
+            "00000000-0000-0000-0000-000000000000",
+            "0f8fad5b-d9cb-169d-a8d3-1a2b3c4d5e6f",
+            "0f8fad5b-d9cb-469d-c8d3-1a2b3c4d5e6f",
+            "0f8fad5bd9cb469da8d31a2b3c4d5e6f",
+            "{0f8fad5b-d9cb-469d-a8d3-1a2b3c4d5e6f}",
+            "0f8fad5b-d9cb-469d-a8d3-1a2b3c4d5e6g",
+            "0f8fad5b-d9cb-469d-a8d3-1a2b3c4d5e6f ",
+            "0f8fad5b-d9cb-469d-a8d3-1a2b3c4d5e6\u{e9}",
+        ] {
+            assert!(DeviceCode::parse_uuid(bad).is_none(), "{bad:?}");
+        }
+        assert!(DeviceCode::parse_uuid("0f8fad5b-d9cb-469d-a8d3-1a2b3c4d5e6f").is_some());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 use crate::client::ClientId;
 use crate::clock::Millis;
 use crate::codes::{DeviceCode, DeviceCodeHash, Secret, UserCode};
+use crate::dialect::{Dialect, EarlyPoll};
 use crate::scope::Scopes;
 
 /// The grant type of RFC 8628 §3.4, as advertised and accepted.
@@ -100,6 +101,8 @@ pub struct Grant {
     pub device_code_hash: DeviceCodeHash,
     pub user_code: UserCode,
     pub client_id: ClientId,
+    /// The wire dialect it was issued in, and the only one it is polled through.
+    pub dialect: Dialect,
     pub scope: Scopes,
     pub status: GrantStatus,
     pub created_at: Millis,
@@ -131,6 +134,7 @@ pub struct DeviceInfo {
 #[derive(Debug, Clone)]
 pub struct GrantRequest {
     pub client_id: ClientId,
+    pub dialect: Dialect,
     pub scope: Scopes,
     pub device: DeviceInfo,
 }
@@ -164,6 +168,7 @@ impl Grant {
             code_challenge: device_code.pkce_challenge(),
             user_code,
             client_id: request.client_id,
+            dialect: request.dialect,
             scope: request.scope,
             status: GrantStatus::Pending,
             created_at: now,
@@ -184,11 +189,13 @@ impl Grant {
         self.interval_ms.div_ceil(1000)
     }
 
-    /// What a poll by `client_id` at `now` gets, judged on this stored grant alone.
-    pub fn judge_poll(&self, client_id: &ClientId, now: Millis) -> PollVerdict {
+    /// What a poll by `client_id` through `dialect` at `now` gets, judged on this stored grant
+    /// alone.
+    pub fn judge_poll(&self, client_id: &ClientId, dialect: Dialect, now: Millis) -> PollVerdict {
         use GrantStatus::*;
-        // Another client's code is indistinguishable from an unknown one (RFC 8628 §3.4).
-        if self.client_id != *client_id {
+        // Another client's code, or a code polled through another dialect than the one it was
+        // issued in, is indistinguishable from an unknown one (RFC 8628 §3.4).
+        if self.client_id != *client_id || self.dialect != dialect {
             return PollVerdict::InvalidGrant;
         }
         match self.status {
@@ -199,10 +206,14 @@ impl Grant {
         if self.is_expired(now) {
             return PollVerdict::ExpiredToken;
         }
-        match self.status {
-            Denied => PollVerdict::AccessDenied,
-            Approved => PollVerdict::Redeem,
-            _ if self.is_early(now) => PollVerdict::SlowDown,
+        let early = self.is_early(now);
+        match (self.status, self.dialect.early_poll()) {
+            (Denied, _) => PollVerdict::AccessDenied,
+            // A dialect whose clients never slow down: an early poll is told to wait and
+            // redeems nothing, approved or not.
+            (_, EarlyPoll::Pending) if early => PollVerdict::AuthorizationPending,
+            (Approved, _) => PollVerdict::Redeem,
+            (_, EarlyPoll::SlowDown) if early => PollVerdict::SlowDown,
             _ => PollVerdict::AuthorizationPending,
         }
     }
@@ -212,9 +223,16 @@ impl Grant {
     }
 }
 
-/// The verdict on a poll of a device code that names no stored grant.
-pub fn judge_poll(grant: Option<&Grant>, client_id: &ClientId, now: Millis) -> PollVerdict {
-    grant.map_or(PollVerdict::InvalidGrant, |g| g.judge_poll(client_id, now))
+/// The verdict on a poll of a device code that may name no stored grant.
+pub fn judge_poll(
+    grant: Option<&Grant>,
+    client_id: &ClientId,
+    dialect: Dialect,
+    now: Millis,
+) -> PollVerdict {
+    grant.map_or(PollVerdict::InvalidGrant, |g| {
+        g.judge_poll(client_id, dialect, now)
+    })
 }
 
 #[cfg(test)]
@@ -228,9 +246,16 @@ mod tests {
         ClientId::parse(id).unwrap()
     }
 
+    const RFC: Dialect = Dialect::Rfc8628;
+
     fn grant(status: GrantStatus) -> Grant {
+        grant_in(Dialect::Rfc8628, status)
+    }
+
+    fn grant_in(dialect: Dialect, status: GrantStatus) -> Grant {
         let request = GrantRequest {
             client_id: client("client"),
+            dialect,
             scope: Scopes::default(),
             device: DeviceInfo::default(),
         };
@@ -258,15 +283,15 @@ mod tests {
     fn the_first_poll_after_the_interval_is_never_slowed() {
         let g = grant(GrantStatus::Pending);
         assert_eq!(
-            g.judge_poll(&client("client"), T0 + 5000),
+            g.judge_poll(&client("client"), RFC, T0 + 5000),
             PollVerdict::AuthorizationPending
         );
         assert_eq!(
-            g.judge_poll(&client("client"), T0 + 5000 - POLL_JITTER_MS),
+            g.judge_poll(&client("client"), RFC, T0 + 5000 - POLL_JITTER_MS),
             PollVerdict::AuthorizationPending
         );
         assert_eq!(
-            g.judge_poll(&client("client"), T0 + 1000),
+            g.judge_poll(&client("client"), RFC, T0 + 1000),
             PollVerdict::SlowDown
         );
     }
@@ -285,20 +310,82 @@ mod tests {
         ];
         for (status, verdict) in cases {
             assert_eq!(
-                grant(status).judge_poll(&client("client"), at),
+                grant(status).judge_poll(&client("client"), RFC, at),
                 verdict,
                 "{status:?}"
             );
             assert_eq!(
-                grant(status).judge_poll(&client("other"), at),
+                grant(status).judge_poll(&client("other"), RFC, at),
                 PollVerdict::InvalidGrant,
                 "another client's {status:?} grant"
             );
         }
         assert_eq!(
-            judge_poll(None, &client("client"), at),
+            judge_poll(None, &client("client"), RFC, at),
             PollVerdict::InvalidGrant
         );
+    }
+
+    #[test]
+    fn the_portal_dialect_never_slows_and_never_redeems_early() {
+        use GrantStatus::*;
+        let portal = Dialect::Portal;
+        let early = T0 + 1000;
+        let on_time = T0 + 5000;
+        for (status, early_verdict, on_time_verdict) in [
+            (
+                Pending,
+                PollVerdict::AuthorizationPending,
+                PollVerdict::AuthorizationPending,
+            ),
+            (
+                Redirected,
+                PollVerdict::AuthorizationPending,
+                PollVerdict::AuthorizationPending,
+            ),
+            (
+                Approved,
+                PollVerdict::AuthorizationPending,
+                PollVerdict::Redeem,
+            ),
+            (Denied, PollVerdict::AccessDenied, PollVerdict::AccessDenied),
+            (
+                Consumed,
+                PollVerdict::InvalidGrant,
+                PollVerdict::InvalidGrant,
+            ),
+            (Failed, PollVerdict::ExpiredToken, PollVerdict::ExpiredToken),
+        ] {
+            let g = grant_in(portal, status);
+            assert_eq!(
+                g.judge_poll(&client("client"), portal, early),
+                early_verdict,
+                "{status:?}"
+            );
+            assert_eq!(
+                g.judge_poll(&client("client"), portal, on_time),
+                on_time_verdict,
+                "{status:?}"
+            );
+        }
+        // RFC 8628 redeems an approved grant whenever it is polled.
+        assert_eq!(
+            grant(Approved).judge_poll(&client("client"), RFC, early),
+            PollVerdict::Redeem
+        );
+    }
+
+    #[test]
+    fn a_grant_is_polled_only_through_its_dialect() {
+        for status in GrantStatus::ALL {
+            for (issued, polled) in [(Dialect::Portal, RFC), (RFC, Dialect::Portal)] {
+                assert_eq!(
+                    grant_in(issued, status).judge_poll(&client("client"), polled, T0 + 6000),
+                    PollVerdict::InvalidGrant,
+                    "{status:?} issued {issued:?}, polled {polled:?}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -310,12 +397,12 @@ mod tests {
             GrantStatus::Approved,
         ] {
             assert_eq!(
-                grant(status).judge_poll(&client("client"), after),
+                grant(status).judge_poll(&client("client"), RFC, after),
                 PollVerdict::ExpiredToken
             );
         }
         assert_eq!(
-            grant(GrantStatus::Consumed).judge_poll(&client("client"), after),
+            grant(GrantStatus::Consumed).judge_poll(&client("client"), RFC, after),
             PollVerdict::InvalidGrant
         );
     }

@@ -2,6 +2,7 @@
 //!
 //! - [`codes`]: the secrets of the grant: `device_code` (only its hash is stored), `user_code`
 //!   (§6.1), and the CSPRNG every code comes from.
+//! - [`dialect`]: the wire dialects a grant is spoken in (RFC 8628, the portal's), as data.
 //! - [`grant`]: the grant's life (design.md, "The grant's life") and the verdict a poll gets.
 //! - [`error`]: one OAuth error type, named after the wire codes of RFC 6749 §5.2 / RFC 8628
 //!   §3.5, carrying its HTTP status; internal causes are kept for logs, never sent.
@@ -11,13 +12,15 @@
 pub mod client;
 pub mod clock;
 pub mod codes;
+pub mod dialect;
 pub mod error;
 pub mod grant;
 pub mod scope;
 
 pub use client::{ClientId, ClientSecret};
 pub use clock::{Clock, ManualClock, Millis, SystemClock, UtcDateTime};
-pub use codes::{CallbackState, DeviceCode, DeviceCodeHash, Secret, UserCode};
+pub use codes::{CallbackState, DeviceCode, DeviceCodeFormat, DeviceCodeHash, Secret, UserCode};
+pub use dialect::{Dialect, EarlyPoll};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{
     DEVICE_CODE_GRANT_TYPE, DeviceInfo, Grant, GrantRequest, GrantStatus, PollVerdict,

@@ -131,3 +131,91 @@ async fn a_person_types_the_code_and_denies_in_chromium() {
     );
     chrome.close().await;
 }
+
+/// The portal dialect end to end (issue 11), as the portal's Python SDK does it: a grant from
+/// `/api/v2/authn/device/device_token`, approved in Chromium at the printed
+/// `verification_uri_complete`, redeemed at `/api/v2/authn/device/jwt_token` polling every
+/// `interval`, then the SDK's refresh at `/device/token`.
+#[tokio::test]
+async fn a_portal_sdk_style_client_logs_in_through_chromium_and_refreshes() {
+    let shots = output_dir("browser_portal");
+    let stack = LocalStack::start("browser_portal").await;
+    let http = reqwest::Client::new();
+    let (id, secret) = (
+        stack.pool.confidential_client_id.as_str(),
+        stack.pool.confidential_client_secret.as_str(),
+    );
+    let response = http
+        .post(format!(
+            "{}/api/v2/authn/device/device_token?scope=openid",
+            stack.base_url
+        ))
+        .basic_auth(id, Some(secret))
+        .send()
+        .await
+        .expect("device_token");
+    assert_eq!(response.status(), 200);
+    let flow: Value = response.json().await.expect("DeviceFlow");
+    assert_eq!(flow["status"], "authorization_pending");
+    let device_code = flow["device_code"].as_str().unwrap().to_owned();
+    let interval = flow["interval"].as_u64().unwrap();
+
+    let chrome = Chrome::start(&shots).await;
+    chrome
+        .client
+        .goto(flow["verification_uri_complete"].as_str().unwrap())
+        .await
+        .unwrap();
+    let confirm = chrome.page_text().await;
+    assert!(
+        confirm.contains("Portal Device (confidential)"),
+        "{confirm}"
+    );
+    chrome.screenshot("1-confirm").await;
+    chrome.approve_and_sign_in("2").await;
+    chrome.close().await;
+
+    let mut tokens = None;
+    for _ in 0..4 {
+        let response = http
+            .post(format!(
+                "{}/api/v2/authn/device/jwt_token?device_code={device_code}&grant_type={DEVICE_GRANT}",
+                stack.base_url
+            ))
+            .basic_auth(id, Some(secret))
+            .send()
+            .await
+            .expect("jwt_token");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.expect("JSON");
+        if status == 200 {
+            tokens = Some(body);
+            break;
+        }
+        assert_eq!(
+            (status, body["detail"].as_str()),
+            (400, Some("authorization_pending")),
+            "{body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
+    }
+    let tokens = tokens.expect("tokens within a few intervals");
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["username"], DEMO_USERNAME);
+
+    let refreshed = http
+        .post(format!("{}/device/token", stack.base_url))
+        .basic_auth(id, Some(secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", id),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: Value = refreshed.json().await.expect("JSON");
+    let again = claims(refreshed["access_token"].as_str().unwrap());
+    assert_eq!(again["username"], DEMO_USERNAME);
+}

@@ -3,7 +3,7 @@
 //!
 //! | `pk` | what | attributes |
 //! |---|---|---|
-//! | `grant#<sha256(device_code)>` | a [`Grant`] | `client_id`, `scope`, `user_code`, `status`, `created_at`, `expires_at`, `interval_ms`, `next_poll_at`, `device_ip`, `device_user_agent`, `code_challenge`; from approve `state_hash`, `binding_hash`; between callback and redemption `authorization_code` |
+//! | `grant#<sha256(device_code)>` | a [`Grant`] | `client_id`, `dialect`, `scope`, `user_code`, `status`, `created_at`, `expires_at`, `interval_ms`, `next_poll_at`, `device_ip`, `device_user_agent`, `code_challenge`; from approve `state_hash`, `binding_hash`; between callback and redemption `authorization_code` |
 //! | `user_code#<CODE>` | the user code's pointer to its grant, until deny or the callback | `grant_pk`, the grant's immutable attributes, `expires_at` |
 //! | `code_entry#<ip>#<window>` | user-code look-ups held by an IP in a window (RFC 8628 §5.1) | `attempts`, `expires_at` |
 
@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use portal_auth_domain::{
-    ClientId, DeviceCodeHash, DeviceInfo, Grant, GrantStatus, Millis, Scopes, Secret, UserCode,
+    ClientId, DeviceCodeHash, DeviceInfo, Dialect, Grant, GrantStatus, Millis, Scopes, Secret,
+    UserCode,
 };
 
 use super::{StoreError, UserCodeEntry};
@@ -21,6 +22,8 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 pub(super) const PK: &str = "pk";
 pub(super) const STATUS: &str = "status";
 pub(super) const CLIENT_ID: &str = "client_id";
+/// The grant's [`Dialect`]; grants written before dialects existed have none and are RFC 8628.
+pub(super) const DIALECT: &str = "dialect";
 pub(super) const EXPIRES_AT: &str = "expires_at";
 pub(super) const STATE_HASH: &str = "state_hash";
 pub(super) const BINDING_HASH: &str = "binding_hash";
@@ -86,6 +89,7 @@ pub(super) fn grant_item(g: &Grant) -> Item {
         (PK.to_owned(), s(grant_pk(&g.device_code_hash))),
         (USER_CODE.to_owned(), s(g.user_code.normalized())),
         (STATUS.to_owned(), s(g.status.as_str())),
+        (DIALECT.to_owned(), s(g.dialect.as_str())),
         ("interval_ms".to_owned(), n(g.interval_ms)),
         ("next_poll_at".to_owned(), n(g.next_poll_at)),
     ]);
@@ -98,6 +102,7 @@ pub(super) fn parse_grant(item: &Item) -> Result<Grant, StoreError> {
         device_code_hash: a.grant_key(PK)?,
         user_code: a.user_code(USER_CODE)?,
         client_id: a.client_id()?,
+        dialect: a.dialect()?,
         scope: a.scope()?,
         status: GrantStatus::parse(a.text(STATUS)?).ok_or_else(|| a.malformed(STATUS))?,
         created_at: a.number("created_at")?,
@@ -156,6 +161,13 @@ impl Attributes<'_> {
 
     fn client_id(&self) -> Result<ClientId, StoreError> {
         ClientId::parse(self.text(CLIENT_ID)?).ok_or_else(|| self.malformed(CLIENT_ID))
+    }
+
+    fn dialect(&self) -> Result<Dialect, StoreError> {
+        match self.0.get(DIALECT) {
+            None => Ok(Dialect::Rfc8628),
+            Some(_) => Dialect::parse(self.text(DIALECT)?).ok_or_else(|| self.malformed(DIALECT)),
+        }
     }
 
     fn scope(&self) -> Result<Scopes, StoreError> {

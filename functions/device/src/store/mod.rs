@@ -38,8 +38,8 @@ use aws_sdk_dynamodb::types::{
 };
 use portal_auth_domain::grant::{POLL_JITTER_MS, SLOW_DOWN_STEP_MS};
 use portal_auth_domain::{
-    ClientId, DeviceCodeHash, DeviceInfo, Grant, GrantStatus, Millis, PollVerdict, Scopes, Secret,
-    UserCode,
+    ClientId, DeviceCodeHash, DeviceInfo, Dialect, Grant, GrantStatus, Millis, PollVerdict, Scopes,
+    Secret, UserCode,
 };
 
 use items::{
@@ -188,10 +188,11 @@ impl GrantStore {
         }
     }
 
-    /// A poll by `client_id` at `now` (RFC 8628 §3.4–3.5), decided by one conditional write.
+    /// A poll by `client_id` through `dialect` at `now` (RFC 8628 §3.4–3.5), decided by one
+    /// conditional write.
     ///
     /// The write succeeds only for an on-time poll of the client's own waiting, unexpired
-    /// grant, and moves `next_poll_at` one interval ahead: that is `authorization_pending`, and
+    /// grant of that dialect, and moves `next_poll_at` one interval ahead: that is `authorization_pending`, and
     /// of any number of simultaneous polls exactly one gets it. Every other case is judged on
     /// the item returned with the failed condition. A `slow_down` also raises the stored
     /// interval by 5 s — once per observed interval, so a burst raises it once, not per request.
@@ -199,6 +200,7 @@ impl GrantStore {
         &self,
         hash: &DeviceCodeHash,
         client_id: &ClientId,
+        dialect: Dialect,
         now: Millis,
     ) -> Result<Poll, StoreError> {
         let result = self
@@ -207,12 +209,14 @@ impl GrantStore {
             .table_name(&self.table)
             .key(PK, s(grant_pk(hash)))
             .condition_expression(
-                "client_id = :cid AND #status IN (:pending, :redirected) \
+                "client_id = :cid AND #dialect = :dialect AND #status IN (:pending, :redirected) \
                  AND expires_at > :now_s AND next_poll_at <= :on_time",
             )
             .update_expression("SET next_poll_at = interval_ms + :now")
             .expression_attribute_names("#status", items::STATUS)
+            .expression_attribute_names("#dialect", items::DIALECT)
             .expression_attribute_values(":cid", s(client_id.as_str()))
+            .expression_attribute_values(":dialect", s(dialect.as_str()))
             .expression_attribute_values(":pending", s(GrantStatus::Pending.as_str()))
             .expression_attribute_values(":redirected", s(GrantStatus::Redirected.as_str()))
             .expression_attribute_values(":now_s", n(now / 1000))
@@ -237,7 +241,8 @@ impl GrantStore {
             Some(item) if !item.is_empty() => Some(items::parse_grant(&item)?),
             _ => None,
         };
-        let verdict = portal_auth_domain::grant::judge_poll(grant.as_ref(), client_id, now);
+        let verdict =
+            portal_auth_domain::grant::judge_poll(grant.as_ref(), client_id, dialect, now);
         if verdict == PollVerdict::SlowDown
             && let Some(g) = &grant
         {

@@ -5,11 +5,12 @@
 //! What every JSON answer shares lives here: `Cache-Control: no-store` (RFC 6749 §5.1), and
 //! errors whose internal cause is logged, never sent.
 
+pub mod portal;
 pub mod rfc8628;
 
 use lambda_http::{Body, Response};
 use portal_auth_domain::{ErrorCode, OAuthError};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A JSON answer that no cache may keep (RFC 6749 §5.1, RFC 8628 §3.2).
 pub fn json(status: u16, body: &Value) -> Response<Body> {
@@ -22,9 +23,11 @@ pub fn json(status: u16, body: &Value) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-/// The error's JSON answer. The internal cause, if any, is logged here and never sent.
-/// `invalid_client` is a 401 and so carries `WWW-Authenticate` (RFC 6749 §5.2, RFC 9110 §15.5.2).
-pub fn error(err: &OAuthError) -> Response<Body> {
+/// The error's JSON answer, `{"error", "error_description"}` and any numbers the error carries,
+/// then what the dialect adds (`extend`). The internal cause, if any, is logged here and never
+/// sent. `invalid_client` is a 401 and so carries `WWW-Authenticate` (RFC 6749 §5.2, RFC 9110
+/// §15.5.2).
+fn error(err: &OAuthError, extend: impl FnOnce(&mut Map<String, Value>)) -> Response<Body> {
     if err.status() >= 500 {
         tracing::error!(error = err.code.as_str(), cause = ?err.cause().map(|c| c.to_string()), "request failed");
     } else {
@@ -34,14 +37,14 @@ pub fn error(err: &OAuthError) -> Response<Body> {
             "request refused"
         );
     }
-    let mut body = serde_json::json!({
-        "error": err.code.as_str(),
-        "error_description": err.description,
-    });
+    let mut body = Map::new();
+    body.insert("error".into(), err.code.as_str().into());
+    body.insert("error_description".into(), err.description.as_ref().into());
     for (name, value) in err.numbers() {
-        body[*name] = (*value).into();
+        body.insert((*name).into(), (*value).into());
     }
-    let mut response = json(err.status(), &body);
+    extend(&mut body);
+    let mut response = json(err.status(), &Value::Object(body));
     if err.code == ErrorCode::InvalidClient {
         response.headers_mut().insert(
             http::header::WWW_AUTHENTICATE,

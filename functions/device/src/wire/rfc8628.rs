@@ -12,14 +12,14 @@ use crate::flow::{Issued, PollOutcome, Tokens};
 
 /// §3.2: the codes, once, and where the person goes.
 pub fn device_authorization(config: &DeviceConfig, issued: &Issued) -> Response<Body> {
-    let user_code = issued.grant.user_code.formatted();
+    let user_code = &issued.grant.user_code;
     super::json(
         200,
         &json!({
             "device_code": issued.device_code.expose_secret(),
-            "user_code": user_code,
+            "user_code": user_code.formatted(),
             "verification_uri": config.verification_uri(),
-            "verification_uri_complete": format!("{}?user_code={user_code}", config.verification_uri()),
+            "verification_uri_complete": config.verification_uri_complete(user_code),
             "expires_in": config.device_code_ttl_secs,
             "interval": config.poll_interval_secs,
         }),
@@ -41,7 +41,7 @@ pub fn tokens(tokens: Tokens) -> Response<Body> {
 
 /// RFC 6749 §5.2.
 pub fn error(err: &OAuthError) -> Response<Body> {
-    super::error(err)
+    super::error(err, |_| {})
 }
 
 /// RFC 8414 metadata. Its `issuer` is this service's base URL: the tokens' issuer and keys
