@@ -114,6 +114,10 @@ def main() -> None:
         # The portal's own clients (Go CLI, Python SDK) log in against the local stack too;
         # the template keeps the dialect off by default (docs/portal-migration.md).
         "PORTAL_COMPAT_ENABLED": "true",
+        # Everyone trying the local stack, and every script against it, arrives as 127.0.0.1:
+        # a per-IP ceiling of 20 device authorizations per 15 minutes would stop a morning's
+        # experiments. The template keeps the defaults (README, "Configuration").
+        "DEVICE_ISSUE_MAX_PER_IP": "10000",
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",

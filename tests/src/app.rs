@@ -37,6 +37,7 @@ pub struct Answer {
     pub body: Value,
     pub cache_control: Option<String>,
     pub www_authenticate: Option<String>,
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -68,6 +69,12 @@ pub async fn spawn_app() -> TestApp {
         verify_max_failures: 10,
         verify_failure_window_secs: 900,
         portal_compat_enabled: true,
+        network_prefixes: portal_auth_domain::NetworkPrefixes::default(),
+        remote_approval: Default::default(),
+        // Every test's requests come from DEVICE_IP; the issuance-limit tests set their own.
+        issue_max_per_ip: 10_000,
+        issue_window_secs: 900,
+        issue_max_per_client_per_minute: 100_000,
     };
     let clock = ManualClock::starting_now();
     let deps = Deps::new(
@@ -106,6 +113,18 @@ pub fn request(method: &str, path: &str, content_type: Option<&str>, body: Body)
         .with_request_context(RequestContext::ApiGatewayV2(context))
 }
 
+/// `req` as if it came from `ip` (`None`: an event that names no source address). The
+/// functions read the address from the event's request context, never from a header, so tests
+/// of address-dependent behaviour build their events with the addresses they need.
+pub fn from_address(req: Request, ip: Option<&str>) -> Request {
+    let mut context = match req.request_context() {
+        RequestContext::ApiGatewayV2(ctx) => ctx,
+        _ => ApiGatewayV2httpRequestContext::default(),
+    };
+    context.http.source_ip = ip.map(str::to_owned);
+    req.with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
 /// A form POST.
 pub fn form_post(path: &str, form: &str) -> Request {
     request(
@@ -141,6 +160,7 @@ pub async fn answer_of(response: lambda_http::Response<Body>) -> Answer {
     };
     let cache_control = header(http::header::CACHE_CONTROL);
     let www_authenticate = header(http::header::WWW_AUTHENTICATE);
+    let retry_after = header(http::header::RETRY_AFTER);
     let status = response.status().as_u16();
     let body = match response.body() {
         Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::String(t.clone())),
@@ -152,6 +172,7 @@ pub async fn answer_of(response: lambda_http::Response<Body>) -> Answer {
         body,
         cache_control,
         www_authenticate,
+        retry_after,
     }
 }
 
@@ -216,8 +237,48 @@ impl TestApp {
     /// The same app (table, pool, clock) with Cognito's hosted UI and token endpoint at `url`
     /// instead: a recording stand-in, or a closed port.
     pub fn with_cognito_domain(&self, url: &str) -> Deps {
+        self.with_config(|c| c.cognito_domain = url.to_owned())
+    }
+
+    /// This app (table, pool, clock) with its configuration changed by `change`, and a fresh
+    /// call counter.
+    pub fn reconfigured(self, change: impl FnOnce(&mut DeviceConfig)) -> TestApp {
         let mut config = self.deps.config.clone();
-        config.cognito_domain = url.to_owned();
+        change(&mut config);
+        let (dynamodb, calls) = counting_client();
+        let deps = Deps::new(
+            config,
+            dynamodb,
+            self.pool.client.clone(),
+            Arc::new(self.clock.clone()) as Arc<dyn Clock>,
+        );
+        TestApp {
+            deps: Arc::new(deps),
+            calls,
+            ..self
+        }
+    }
+
+    /// Every item of this app's table, read without the functions' IAM check (a `Scan` is
+    /// no function's: tests count what was stored with it).
+    pub async fn table_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let raw = aws_sdk_dynamodb::Client::new(&crate::sdk_config(&crate::dynamodb::endpoint()));
+        raw.scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("Scan")
+            .items
+            .unwrap_or_default()
+    }
+
+    /// The same app (table, pool, clock) with its configuration changed by `change`.
+    pub fn with_config(&self, change: impl FnOnce(&mut DeviceConfig)) -> Deps {
+        let mut config = self.deps.config.clone();
+        change(&mut config);
         let (dynamodb, _) = counting_client();
         Deps::new(
             config,

@@ -5,14 +5,17 @@
 use base64::Engine;
 use lambda_http::{Body, Request, Response};
 
-use crate::app::{TestApp, form_post, request, with_header};
+use crate::app::{TestApp, form_post, from_address, request, with_header};
 use crate::cognito::{DEMO_PASSWORD, DEMO_USERNAME};
 use crate::dynamodb::as_function;
 
-/// One browser: its cookies (name → value).
+/// One browser: its cookies (name → value), and the address its requests come from.
 #[derive(Debug, Default, Clone)]
 pub struct Browser {
     cookies: Vec<(String, String)>,
+    /// `None`: the device's own address ([`crate::app::DEVICE_IP`]); `Some(None)`: an event
+    /// without an address; `Some(Some(ip))`: `ip`.
+    address: Option<Option<String>>,
 }
 
 /// A page as the browser got it.
@@ -24,6 +27,14 @@ pub struct Page {
 }
 
 impl Browser {
+    /// A browser whose requests come from `ip` (`None`: no address in the event).
+    pub fn at(ip: Option<&str>) -> Self {
+        Browser {
+            address: Some(ip.map(str::to_owned)),
+            ..Browser::default()
+        }
+    }
+
     fn keep_cookies(&mut self, response: &Response<Body>) {
         for v in response.headers().get_all(http::header::SET_COOKIE) {
             let Some((pair, _)) = v.to_str().unwrap_or("").split_once(';') else {
@@ -40,6 +51,10 @@ impl Browser {
     }
 
     fn with_cookies(&self, req: Request) -> Request {
+        let req = match &self.address {
+            Some(ip) => from_address(req, ip.as_deref()),
+            None => req,
+        };
         if self.cookies.is_empty() {
             return req;
         }

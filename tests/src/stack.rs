@@ -100,6 +100,7 @@ impl LocalStack {
             ("DEVICE_CLIENT_IDS", clients.as_str()),
             ("AUTHORIZER_CLIENT_IDS", clients.as_str()),
             ("PORTAL_COMPAT_ENABLED", "true"),
+            ("DEVICE_ISSUE_MAX_PER_IP", "10000"),
             ("AWS_REGION", "us-east-1"),
             ("AWS_ACCESS_KEY_ID", "local"),
             ("AWS_SECRET_ACCESS_KEY", "local"),

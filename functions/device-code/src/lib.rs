@@ -18,7 +18,12 @@ use portal_auth_device::{Deps, client_auth, flow};
 use portal_auth_domain::{Dialect, OAuthError};
 
 /// What this function's code asks of AWS, for its IAM role (checked against the template).
-pub const IAM_ACTIONS: &[&str] = &["dynamodb:PutItem", "cognito-idp:DescribeUserPoolClient"];
+/// `UpdateItem`: the issuance counters, taken inside the grant's `TransactWriteItems`.
+pub const IAM_ACTIONS: &[&str] = &[
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "cognito-idp:DescribeUserPoolClient",
+];
 
 const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 

@@ -14,6 +14,14 @@
 //!   a redirect to `GET /device?user_code=`, so a link a portal client printed before the
 //!   switch still leads to the same confirmation page; off, the path is an unknown page (404).
 //!
+//! Proximity (the cross-device BCP, RFC 10027): the page compares the approving browser's
+//! address with the device's ([`portal_auth_domain::proximity`]). On another network — or with
+//! an address unknown on either side — it names both addresses and warns, and under the app
+//! client's `DEVICE_REMOTE_APPROVAL` policy Approve needs a ticked, server-checked
+//! confirmation (`confirm`, the default), is refused (`deny`), or proceeds (`allow`). A refused
+//! Approve changes nothing. The grant records whether its approval was remote, and from where.
+//! Deny comes first and looks as strong as Approve (the BCP asks it be at least as prominent).
+//!
 //! Unknown, expired, used and malformed codes all get the same page (no oracle). Every look-up
 //! reserves an attempt against the client IP first (§5.1): past `VERIFY_MAX_FAILURES` held in
 //! the window the page answers 429 without looking, and only a live code gives its attempt
@@ -22,12 +30,15 @@
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::Deps;
-use portal_auth_device::pages::{self, CSRF_COOKIE, Confirmation, Message};
+use portal_auth_device::pages::{self, CSRF_COOKIE, Confirmation, Message, RemoteNotice};
 use portal_auth_device::request::{self, Form};
 use portal_auth_device::store::{Attempt, SignInBinding, UserCodeEntry};
 use portal_auth_device::wire::portal;
 use portal_auth_domain::codes::{RandomnessUnavailable, random_token};
-use portal_auth_domain::{CallbackState, Secret, UserCode};
+use portal_auth_domain::proximity::proximity;
+use portal_auth_domain::{
+    Approver, CallbackState, DeviceInfo, Proximity, RemoteApproval, Secret, UserCode,
+};
 
 /// What this function's code asks of AWS, for its IAM role (checked against the template).
 pub const IAM_ACTIONS: &[&str] = &[
@@ -97,16 +108,63 @@ async fn show(deps: &Deps, req: &Request) -> Response<Body> {
         Ok(secret) => secret,
         Err(e) => return unavailable(deps, &e),
     };
+    let stance = Stance::of(deps, req, &entry);
+    let device_ip = entry.device.ip.as_deref().unwrap_or("unknown");
     let view = Confirmation {
         user_code: entry.user_code.formatted(),
         client_name: &client_name,
         scopes: entry.scope.iter().collect(),
         requested_at: pages::utc_time(entry.created_at),
-        device_ip: entry.device.ip.as_deref().unwrap_or("unknown"),
+        device_ip,
         device_user_agent: entry.device.user_agent.as_deref().unwrap_or("unknown"),
+        remote: stance.notice(device_ip),
     };
     let csrf = pages::csrf_token(&browser_secret, &entry.user_code);
     pages::confirm(&deps.config, &view, &csrf, &browser_secret)
+}
+
+/// Where the approving browser stands to the device (the cross-device BCP's proximity check,
+/// [`portal_auth_domain::proximity`]), and what the client's policy makes of it.
+struct Stance {
+    browser: DeviceInfo,
+    remote: bool,
+    policy: RemoteApproval,
+}
+
+impl Stance {
+    fn of(deps: &Deps, req: &Request, entry: &UserCodeEntry) -> Self {
+        let browser = request::device_info(req);
+        let near = proximity(
+            entry.device.ip.as_deref(),
+            browser.ip.as_deref(),
+            deps.config.network_prefixes,
+        );
+        Stance {
+            browser,
+            remote: near == Proximity::Remote,
+            policy: deps.config.remote_approval.for_client(&entry.client_id),
+        }
+    }
+
+    /// The page's warning, unless the browser is near or the policy lets remote approvals be.
+    fn notice<'a>(&'a self, device_ip: &'a str) -> Option<RemoteNotice<'a>> {
+        (self.remote && self.policy != RemoteApproval::Allow).then(|| RemoteNotice {
+            device_ip,
+            browser_ip: self.browser.ip.as_deref().unwrap_or("unknown"),
+            refused: self.policy == RemoteApproval::Deny,
+        })
+    }
+
+    /// Why an Approve with this `form` must be refused, if it must.
+    fn refusal(&self, form: &Form) -> Option<Message> {
+        match (self.remote, self.policy) {
+            (false, _) | (true, RemoteApproval::Allow) => None,
+            (true, RemoteApproval::Deny) => Some(Message::RemoteRefused),
+            (true, RemoteApproval::Confirm) => {
+                (form.get("remote_confirmed") != Some("yes")).then_some(Message::RemoteNotConfirmed)
+            }
+        }
+    }
 }
 
 /// The browser's CSRF secret: the one its cookie holds when well-formed, else a new one.
@@ -142,7 +200,7 @@ async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
         Err(page) => return page,
     };
     match form.get("decision") {
-        Some("approve") => approve(deps, req, &entry, &attempt).await,
+        Some("approve") => approve(deps, req, &form, &entry, &attempt).await,
         Some("deny") => deny(deps, &entry, &attempt).await,
         _ => pages::message(&deps.config, Message::ChooseDecision, &[]),
     }
@@ -214,10 +272,28 @@ fn is_cross_site_subresource(req: &Request) -> bool {
 async fn approve(
     deps: &Deps,
     req: &Request,
+    form: &Form,
     entry: &UserCodeEntry,
     attempt: &Attempt,
 ) -> Response<Body> {
     let c = &deps.config;
+    let stance = Stance::of(deps, req, entry);
+    if let Some(refusal) = stance.refusal(form) {
+        // A live code is not a failed look-up: its attempt goes back; the grant is untouched.
+        if let Err(e) = deps.store.refund_attempt(attempt).await {
+            tracing::warn!(error = %e, "could not refund a look-up attempt");
+        }
+        tracing::info!(
+            grant = entry.grant.short(),
+            policy = stance.policy.as_str(),
+            "remote approval refused"
+        );
+        return pages::message(c, refusal, &[]);
+    }
+    let approver = Approver {
+        browser: stance.browser,
+        remote: stance.remote,
+    };
     let prepared =
         CallbackState::new(&entry.grant).and_then(|state| Ok((state, random_token(32)?)));
     let (state, binding) = match prepared {
@@ -230,7 +306,7 @@ async fn approve(
     };
     match deps
         .store
-        .approve(entry, &binding_proof, attempt, deps.clock.now())
+        .approve(entry, &binding_proof, &approver, attempt, deps.clock.now())
         .await
     {
         Ok(true) => {}
@@ -239,6 +315,7 @@ async fn approve(
     }
     tracing::info!(
         grant = entry.grant.short(),
+        remote = approver.remote,
         "approved: sending the browser to sign in"
     );
     let query = url::form_urlencoded::Serializer::new(String::new())

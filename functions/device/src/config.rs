@@ -1,7 +1,9 @@
 //! The device-flow functions' configuration (design.md, "Configuration"), read once at cold
 //! start. Every default is documented where it is set.
 
-use portal_auth_domain::{ClientId, UserCode};
+use std::collections::HashMap;
+
+use portal_auth_domain::{ClientId, NetworkPrefixes, RemoteApproval, UserCode};
 use portal_auth_runtime::{ConfigError, Env, UserPool};
 
 /// RFC 8628 leaves the lifetime to the server; 10 minutes is Keycloak's and Okta's choice:
@@ -13,6 +15,51 @@ pub const DEFAULT_POLL_INTERVAL_SECONDS: u64 = 5;
 /// 10 guesses per 15 minutes leave an attacker odds of about 2⁻³¹ per live code and window.
 pub const DEFAULT_VERIFY_MAX_FAILURES: u64 = 10;
 pub const DEFAULT_VERIFY_FAILURE_WINDOW_SECONDS: u64 = 900;
+/// Device authorizations one source IP may start per window: a person signing in a handful of
+/// machines stays far below it; a phishing kit minting a fresh code per victim, or a script
+/// filling the table, does not.
+pub const DEFAULT_ISSUE_MAX_PER_IP: u64 = 20;
+pub const DEFAULT_ISSUE_WINDOW_SECONDS: u64 = 900;
+/// Device authorizations one app client may start per minute, from all addresses together:
+/// ten a second, a ceiling for a whole company's CLI logins, against a distributed flood.
+pub const DEFAULT_ISSUE_MAX_PER_CLIENT_PER_MINUTE: u64 = 600;
+
+/// `DEVICE_REMOTE_APPROVAL`: what an approval from another network than the device's gets
+/// ([`RemoteApproval`]), by default and per app client.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteApprovalPolicy {
+    pub default: RemoteApproval,
+    pub per_client: HashMap<ClientId, RemoteApproval>,
+}
+
+impl RemoteApprovalPolicy {
+    /// `confirm` (the default when unset), `allow` or `deny`, optionally followed by
+    /// `<client_id>=<policy>` entries, comma-separated: `confirm,3ab9…=deny,7cd2…=allow`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let mut policy = Self::default();
+        for (i, entry) in raw.split(',').map(str::trim).enumerate() {
+            match entry.split_once('=') {
+                None if i == 0 => policy.default = RemoteApproval::parse(entry)?,
+                None => return None,
+                Some((id, value)) => {
+                    let id = ClientId::parse(id.trim())?;
+                    let value = RemoteApproval::parse(value.trim())?;
+                    if policy.per_client.insert(id, value).is_some() {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(policy)
+    }
+
+    pub fn for_client(&self, client_id: &ClientId) -> RemoteApproval {
+        self.per_client
+            .get(client_id)
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DeviceConfig {
@@ -38,6 +85,18 @@ pub struct DeviceConfig {
     /// routes ([`crate::wire::portal`]) are served; off, they answer 404. Off by default because
     /// the portal's model puts one app client secret on every user's machine.
     pub portal_compat_enabled: bool,
+    /// `DEVICE_PROXIMITY_IPV4_PREFIX` (8–32, default 24) and `DEVICE_PROXIMITY_IPV6_PREFIX`
+    /// (16–128, default 48): addresses that share this prefix count as one network.
+    pub network_prefixes: NetworkPrefixes,
+    /// `DEVICE_REMOTE_APPROVAL`, default `confirm` ([`RemoteApprovalPolicy::parse`]).
+    pub remote_approval: RemoteApprovalPolicy,
+    /// `DEVICE_ISSUE_MAX_PER_IP`, 1–100000, default 20: device authorizations per source IP
+    /// and window.
+    pub issue_max_per_ip: u64,
+    /// `DEVICE_ISSUE_WINDOW_SECONDS`, 60–86400, default 900.
+    pub issue_window_secs: u64,
+    /// `DEVICE_ISSUE_MAX_PER_CLIENT_PER_MINUTE`, 1–1000000, default 600.
+    pub issue_max_per_client_per_minute: u64,
 }
 
 impl DeviceConfig {
@@ -82,6 +141,37 @@ impl DeviceConfig {
                 60..=86_400,
             )?,
             portal_compat_enabled: env.parse_or("PORTAL_COMPAT_ENABLED", false)?,
+            network_prefixes: NetworkPrefixes {
+                v4: bounded(env, "DEVICE_PROXIMITY_IPV4_PREFIX", 24, 8..=32)? as u8,
+                v6: bounded(env, "DEVICE_PROXIMITY_IPV6_PREFIX", 48, 16..=128)? as u8,
+            },
+            remote_approval: match env.optional("DEVICE_REMOTE_APPROVAL") {
+                None => RemoteApprovalPolicy::default(),
+                Some(raw) => RemoteApprovalPolicy::parse(raw).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "DEVICE_REMOTE_APPROVAL",
+                        "expected allow|confirm|deny, then optional <client_id>=<policy> entries",
+                    )
+                })?,
+            },
+            issue_max_per_ip: bounded(
+                env,
+                "DEVICE_ISSUE_MAX_PER_IP",
+                DEFAULT_ISSUE_MAX_PER_IP,
+                1..=100_000,
+            )?,
+            issue_window_secs: bounded(
+                env,
+                "DEVICE_ISSUE_WINDOW_SECONDS",
+                DEFAULT_ISSUE_WINDOW_SECONDS,
+                60..=86_400,
+            )?,
+            issue_max_per_client_per_minute: bounded(
+                env,
+                "DEVICE_ISSUE_MAX_PER_CLIENT_PER_MINUTE",
+                DEFAULT_ISSUE_MAX_PER_CLIENT_PER_MINUTE,
+                1..=1_000_000,
+            )?,
         })
     }
 
@@ -195,6 +285,13 @@ mod tests {
             ("DEVICE_CODE_TTL_SECONDS", "10"),
             ("DEVICE_POLL_INTERVAL_SECONDS", "fast"),
             ("PORTAL_COMPAT_ENABLED", "yes"),
+            ("DEVICE_REMOTE_APPROVAL", "sometimes"),
+            ("DEVICE_REMOTE_APPROVAL", "confirm,abc123=maybe"),
+            ("DEVICE_REMOTE_APPROVAL", "abc123=deny"),
+            ("DEVICE_PROXIMITY_IPV4_PREFIX", "33"),
+            ("DEVICE_ISSUE_MAX_PER_IP", "0"),
+            ("DEVICE_ISSUE_WINDOW_SECONDS", "10"),
+            ("DEVICE_ISSUE_MAX_PER_CLIENT_PER_MINUTE", "many"),
             ("DEVICE_CLIENT_IDS", "a b"),
             ("PUBLIC_BASE_URL", "example.com"),
         ] {

@@ -11,12 +11,13 @@ use portal_auth_domain::{
 };
 use serde_json::{Map, Value};
 
-use crate::store::CreateError;
+use crate::store::{CreateError, Quota};
 use crate::token_client::TokenError;
 use crate::{AppClient, Deps};
 
-/// Draws of a fresh user code before giving up: with 20⁸ ≈ 2.6·10¹⁰ codes, a second
-/// collision in a row means something other than chance is wrong.
+/// Tries at storing a grant before giving up: with 20⁸ ≈ 2.6·10¹⁰ codes, a second user-code
+/// collision in a row means something other than chance is wrong; a transaction conflict (a
+/// burst from one address racing for its counter) clears on a retry.
 const USER_CODE_ATTEMPTS: usize = 4;
 
 /// Cognito's token response members, returned once and never stored.
@@ -146,10 +147,21 @@ fn requested_scope(raw: Option<&str>, client: &AppClient) -> Result<Scopes, OAut
     })
 }
 
-/// Draws the codes and stores the grant, drawing a new user code on the rare collision with
-/// a live one.
+/// Draws the codes and stores the grant, counted against the issuance ceilings (per source
+/// IP and window, per client and minute) in the same write, drawing a new user code on the
+/// rare collision with a live one. Past a ceiling: 429 with `Retry-After`, nothing stored.
 async fn issue(deps: &Deps, request: GrantRequest) -> Result<Issued, OAuthError> {
     let now = deps.clock.now();
+    let c = &deps.config;
+    let quotas = [
+        Quota::issue_per_ip(
+            request.device.ip.as_deref(),
+            c.issue_max_per_ip,
+            c.issue_window_secs,
+            now,
+        ),
+        Quota::issue_per_client(&request.client_id, c.issue_max_per_client_per_minute, now),
+    ];
     let device_code = request
         .dialect
         .device_code_format()
@@ -164,10 +176,24 @@ async fn issue(deps: &Deps, request: GrantRequest) -> Result<Issued, OAuthError>
             deps.config.device_code_ttl_secs,
             deps.config.poll_interval_secs,
         );
-        match deps.store.create(&grant, now).await {
+        match deps.store.create(&grant, &quotas, now).await {
             Ok(()) => return Ok(Issued { device_code, grant }),
             Err(CreateError::UserCodeTaken) => {
                 tracing::warn!("user code collision, drawing another")
+            }
+            Err(CreateError::Contended) => {
+                tracing::info!("grant write contended with another, trying again")
+            }
+            Err(CreateError::Limited(quota)) => {
+                tracing::info!(
+                    client_id = %request.client_id,
+                    limit = quota.name,
+                    "device authorization refused: issuance limit reached"
+                );
+                return Err(OAuthError::rate_limited(
+                    "too many device authorizations: retry later",
+                    quota.counter.retry_after(now),
+                ));
             }
             Err(CreateError::Store(e)) => return Err(OAuthError::unavailable(e)),
         }

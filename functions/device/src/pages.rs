@@ -40,6 +40,18 @@ pub struct Confirmation<'a> {
     pub requested_at: String,
     pub device_ip: &'a str,
     pub device_user_agent: &'a str,
+    /// Set when the browser is on another network than the device and the client's policy is
+    /// not `allow`: the page names both addresses, and Approve needs the confirmation box
+    /// (`confirm`) or is not offered (`deny`).
+    pub remote: Option<RemoteNotice<'a>>,
+}
+
+/// The remote-approval warning of the confirmation page.
+pub struct RemoteNotice<'a> {
+    pub device_ip: &'a str,
+    pub browser_ip: &'a str,
+    /// The client's policy refuses remote approvals: no Approve button.
+    pub refused: bool,
 }
 
 #[derive(Template)]
@@ -55,6 +67,8 @@ struct ConfirmPage<'a> {
     requested_at: &'a str,
     device_ip: &'a str,
     device_user_agent: &'a str,
+    remote: &'a Option<RemoteNotice<'a>>,
+    approvable: bool,
 }
 
 #[derive(Template)]
@@ -98,6 +112,8 @@ pub fn confirm(
         requested_at: &view.requested_at,
         device_ip: view.device_ip,
         device_user_agent: &claimed(view.device_user_agent),
+        remote: &view.remote,
+        approvable: !view.remote.as_ref().is_some_and(|r| r.refused),
     };
     let cookie = set_cookie(config, CSRF_COOKIE, browser_secret, 900);
     html(config, 200, page.render(), &[cookie])
@@ -146,6 +162,10 @@ pub enum Message {
     ChooseDecision,
     /// A cross-site subresource request (an `<img>` on someone else's page).
     CrossSite,
+    /// A remote Approve without the confirmation that the person controls the remote machine.
+    RemoteNotConfirmed,
+    /// A remote Approve for a client whose policy refuses remote approvals.
+    RemoteRefused,
     /// The IP's code-entry attempts are spent (RFC 8628 §5.1).
     TooManyAttempts,
     /// The person pressed Deny.
@@ -198,6 +218,18 @@ impl Message {
                 "Open this page directly",
                 "This page cannot be loaded from another site. Open the link or enter the code yourself.",
                 Retry,
+            ),
+            RemoteNotConfirmed => (
+                400,
+                "Confirm the remote machine",
+                "The device is on another network than you. Approve only if you started this sign-in on a remote machine that you control, and tick the box that says so. If you did not start it, choose Deny.",
+                Retry,
+            ),
+            RemoteRefused => (
+                403,
+                "Approval from another network is not allowed",
+                "This application only accepts approvals from the network the device is on: someone far away may have sent you this code. Nothing was approved. Approve from the device's network, or ignore the code.",
+                Done,
             ),
             TooManyAttempts => (
                 429,

@@ -63,6 +63,8 @@ pub struct OAuthError {
     status: Option<u16>,
     /// Extra numeric members of the JSON answer (e.g. the raised `interval` on `slow_down`).
     numbers: Vec<(&'static str, u64)>,
+    /// Seconds after which a refused request may be repeated (`Retry-After`, RFC 9110 §10.2.3).
+    retry_after: Option<u64>,
     cause: Option<Cause>,
 }
 
@@ -73,6 +75,7 @@ impl OAuthError {
             description: description.into(),
             status: None,
             numbers: Vec::new(),
+            retry_after: None,
             cause: None,
         }
     }
@@ -110,6 +113,17 @@ impl OAuthError {
 
     pub fn numbers(&self) -> &[(&'static str, u64)] {
         &self.numbers
+    }
+
+    /// A rate limit's refusal: 429 (RFC 6585 §4), repeatable after `secs` seconds.
+    pub fn rate_limited(description: impl Into<Cow<'static, str>>, secs: u64) -> Self {
+        let mut err = Self::new(ErrorCode::SlowDown, description).with_status(429);
+        err.retry_after = Some(secs);
+        err
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     pub fn with_cause(mut self, cause: impl Into<Cause>) -> Self {

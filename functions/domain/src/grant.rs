@@ -119,6 +119,16 @@ pub struct Grant {
     pub code_challenge: String,
     /// Set by the callback: Cognito's authorization code, redeemed once by the winning poll.
     pub authorization_code: Option<Secret>,
+    /// Set by approve: who approved, from where, and whether from another network.
+    pub approver: Option<Approver>,
+}
+
+/// The browser that approved a grant: what its request said, and whether it was on another
+/// network than the device ([`crate::proximity`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Approver {
+    pub browser: DeviceInfo,
+    pub remote: bool,
 }
 
 /// What the device's request said about it (RFC 8628 §5.4: shown to the person), as received:
@@ -177,6 +187,7 @@ impl Grant {
             next_poll_at: now + interval_ms,
             device: request.device,
             authorization_code: None,
+            approver: None,
         }
     }
 

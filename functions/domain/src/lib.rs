@@ -6,6 +6,8 @@
 //! - [`grant`]: the grant's life (design.md, "The grant's life") and the verdict a poll gets.
 //! - [`error`]: one OAuth error type, named after the wire codes of RFC 6749 §5.2 / RFC 8628
 //!   §3.5, carrying its HTTP status; internal causes are kept for logs, never sent.
+//! - [`proximity`]: whether the device and the approving browser share a network, and what a
+//!   remote approval needs (the cross-device BCP's proximity check).
 //! - [`scope`], [`client`]: parsed request parameters.
 //! - [`clock`]: time as an injectable dependency, so expiry and `slow_down` are testable.
 
@@ -15,6 +17,7 @@ pub mod codes;
 pub mod dialect;
 pub mod error;
 pub mod grant;
+pub mod proximity;
 pub mod scope;
 
 pub use client::{ClientId, ClientSecret};
@@ -23,6 +26,7 @@ pub use codes::{CallbackState, DeviceCode, DeviceCodeFormat, DeviceCodeHash, Sec
 pub use dialect::{Dialect, EarlyPoll};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{
-    DEVICE_CODE_GRANT_TYPE, DeviceInfo, Grant, GrantRequest, GrantStatus, PollVerdict,
+    Approver, DEVICE_CODE_GRANT_TYPE, DeviceInfo, Grant, GrantRequest, GrantStatus, PollVerdict,
 };
+pub use proximity::{NetworkPrefixes, Proximity, RemoteApproval};
 pub use scope::Scopes;

@@ -11,6 +11,7 @@ mod deploy_config;
 mod device_authorization;
 mod hardening;
 mod outages;
+mod phishing;
 mod portal_dialect;
 mod portal_login_e2e;
 mod portal_login_flows;

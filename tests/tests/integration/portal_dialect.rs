@@ -404,16 +404,7 @@ async fn bad_input_is_a_4xx_and_writes_nothing() {
 #[tokio::test]
 async fn with_the_dialect_off_its_routes_are_404() {
     let app = spawn_app().await;
-    let mut config = app.deps.config.clone();
-    config.portal_compat_enabled = false;
-    let off = portal_auth_device::Deps::new(
-        config,
-        aws_sdk_dynamodb::Client::new(&portal_auth_tests::sdk_config(
-            &portal_auth_tests::dynamodb::endpoint(),
-        )),
-        app.pool.client.clone(),
-        std::sync::Arc::new(app.clock.clone()),
-    );
+    let off = app.with_config(|c| c.portal_compat_enabled = false);
     let query = format!("{DEVICE_TOKEN}?scope=openid");
     let created = device_code::handle(&off, portal_request(&app, &query)).await;
     assert_eq!(created.status(), 404);

@@ -3,16 +3,18 @@
 //!
 //! | `pk` | what | attributes |
 //! |---|---|---|
-//! | `grant#<sha256(device_code)>` | a [`Grant`] | `client_id`, `dialect`, `scope`, `user_code`, `status`, `created_at`, `expires_at`, `interval_ms`, `next_poll_at`, `device_ip`, `device_user_agent`, `code_challenge`; from approve `state_hash`, `binding_hash`; between callback and redemption `authorization_code` |
+//! | `grant#<sha256(device_code)>` | a [`Grant`] | `client_id`, `dialect`, `scope`, `user_code`, `status`, `created_at`, `expires_at`, `interval_ms`, `next_poll_at`, `device_ip`, `device_user_agent`, `code_challenge`; from approve `state_hash`, `binding_hash`, `remote_approval`, `approver_ip`, `approver_user_agent`; between callback and redemption `authorization_code` |
 //! | `user_code#<CODE>` | the user code's pointer to its grant, until deny or the callback | `grant_pk`, the grant's immutable attributes, `expires_at` |
 //! | `code_entry#<ip>#<window>` | user-code look-ups held by an IP in a window (RFC 8628 §5.1) | `attempts`, `expires_at` |
+//! | `issue_ip#<ip>#<window>` | device authorizations started from an IP in a window | `attempts`, `expires_at` |
+//! | `issue_client#<client_id>#<minute>` | device authorizations started by an app client in a minute | `attempts`, `expires_at` |
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use portal_auth_domain::{
-    ClientId, DeviceCodeHash, DeviceInfo, Dialect, Grant, GrantStatus, Millis, Scopes, Secret,
-    UserCode,
+    Approver, ClientId, DeviceCodeHash, DeviceInfo, Dialect, Grant, GrantStatus, Millis, Scopes,
+    Secret, UserCode,
 };
 
 use super::{StoreError, UserCodeEntry};
@@ -30,6 +32,10 @@ pub(super) const BINDING_HASH: &str = "binding_hash";
 /// Cognito's authorization code, between the callback and the poll that wins the grant.
 pub(super) const AUTHORIZATION_CODE: &str = "authorization_code";
 pub(super) const USER_CODE: &str = "user_code";
+/// Set by approve: whether the approving browser was on another network than the device.
+pub(super) const REMOTE_APPROVAL: &str = "remote_approval";
+pub(super) const APPROVER_IP: &str = "approver_ip";
+pub(super) const APPROVER_USER_AGENT: &str = "approver_user_agent";
 pub(super) const GRANT_PK: &str = "grant_pk";
 pub(super) const ATTEMPTS: &str = "attempts";
 
@@ -49,12 +55,12 @@ pub(super) fn user_code_pk(code: &UserCode) -> String {
     format!("user_code#{}", code.normalized())
 }
 
-/// The key of the attempts held by `ip` in the window that contains `now`, and when that
-/// window ends (epoch seconds).
-pub(super) fn attempts_key(ip: &str, window: u64, now: Millis) -> (String, u64) {
+/// The key of a fixed-window counter of `kind` for `subject` (an IP, a client id) in the
+/// window of `window` seconds that contains `now`, and when that window ends (epoch seconds).
+pub(super) fn counter_key(kind: &str, subject: &str, window: u64, now: Millis) -> (String, u64) {
     let window = window.max(1);
     let bucket = (now / 1000) / window;
-    (format!("code_entry#{ip}#{bucket}"), (bucket + 1) * window)
+    (format!("{kind}#{subject}#{bucket}"), (bucket + 1) * window)
 }
 
 /// What the grant and its user code's item both carry: the immutable facts the confirmation
@@ -112,6 +118,7 @@ pub(super) fn parse_grant(item: &Item) -> Result<Grant, StoreError> {
         device: a.device(),
         code_challenge: a.text("code_challenge")?.to_owned(),
         authorization_code: a.optional(AUTHORIZATION_CODE).map(Secret::new),
+        approver: a.approver(),
     })
 }
 
@@ -179,6 +186,21 @@ impl Attributes<'_> {
             ip: self.optional("device_ip"),
             user_agent: self.optional("device_user_agent"),
         }
+    }
+
+    /// The approval's record, once approve has written one.
+    fn approver(&self) -> Option<Approver> {
+        let remote = match self.0.get(REMOTE_APPROVAL) {
+            Some(AttributeValue::Bool(remote)) => *remote,
+            _ => return None,
+        };
+        Some(Approver {
+            browser: DeviceInfo {
+                ip: self.optional(APPROVER_IP),
+                user_agent: self.optional(APPROVER_USER_AGENT),
+            },
+            remote,
+        })
     }
 
     /// A grant's key (`grant#<hash>`), as the hash it names.

@@ -16,7 +16,8 @@
 //! `state` and the browser binding as hashes, and Cognito's authorization code — useless
 //! without the verifier — is removed by the write that consumes the grant.
 //!
-//! Costs (design.md's targets): creating a grant is one `TransactWriteItems`; an on-time poll is
+//! Costs (design.md's targets): creating a grant is one `TransactWriteItems` (the grant, its
+//! user code, and one unit of each issuance counter, all or nothing); an on-time poll is
 //! one `UpdateItem`; a poll that loses its condition (early, denied, expired, unknown) is that
 //! same call, judged on the item DynamoDB returns with the failure (`ALL_OLD`), plus at most one
 //! more to raise the interval on `slow_down`. A user-code look-up is a reservation
@@ -38,13 +39,14 @@ use aws_sdk_dynamodb::types::{
 };
 use portal_auth_domain::grant::{POLL_JITTER_MS, SLOW_DOWN_STEP_MS};
 use portal_auth_domain::{
-    ClientId, DeviceCodeHash, DeviceInfo, Dialect, Grant, GrantStatus, Millis, PollVerdict, Scopes,
-    Secret, UserCode,
+    Approver, ClientId, DeviceCodeHash, DeviceInfo, Dialect, Grant, GrantStatus, Millis,
+    PollVerdict, Scopes, Secret, UserCode,
 };
 
 use items::{
-    ATTEMPTS, AUTHORIZATION_CODE, Attributes, BINDING_HASH, CLIENT_ID, EXPIRES_AT, Item, PK,
-    STATE_HASH, USER_CODE, grant_pk, n, s, user_code_pk,
+    APPROVER_IP, APPROVER_USER_AGENT, ATTEMPTS, AUTHORIZATION_CODE, Attributes, BINDING_HASH,
+    CLIENT_ID, EXPIRES_AT, Item, PK, REMOTE_APPROVAL, STATE_HASH, USER_CODE, grant_pk, n, s,
+    user_code_pk,
 };
 use transition::{Expressions, Transition, conditional};
 
@@ -75,6 +77,13 @@ pub enum CreateError {
     /// A live grant already holds this user code: draw another and retry.
     #[error("user code already in use")]
     UserCodeTaken,
+    /// Another transaction held one of the items (DynamoDB's `TransactionConflict`, as when
+    /// requests from one address race for its counter): nothing was stored; try again.
+    #[error("transaction conflict")]
+    Contended,
+    /// The quota is spent for its window: nothing was stored.
+    #[error("issuance limit {} reached", .0.name)]
+    Limited(Quota),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -108,24 +117,54 @@ pub struct SignInBinding {
     pub binding_hash: String,
 }
 
-/// One reserved user-code look-up (see [`GrantStore::reserve_attempt`]).
+/// A fixed-window counter item (`<kind>#<subject>#<window>`, `attempts`, TTL at the window's
+/// end): the code-entry attempts of an IP, the device authorizations of an IP or of a client.
+/// A unit is *taken* by a conditional write that fails once the limit is held, so however many
+/// requests race, no more than the limit ever get through (read-check-write would leak).
+///
+/// The window is fixed (`now / window`): across a window's edge at most `2 × limit` can get
+/// through within `window` seconds — the documented worst case.
 #[derive(Debug, Clone)]
-pub struct Attempt {
+pub struct Counter {
     pk: String,
     window_end: u64,
 }
 
-impl Attempt {
-    fn new(ip: &str, window: u64, now: Millis) -> Self {
-        let (pk, window_end) = items::attempts_key(ip, window, now);
-        Attempt { pk, window_end }
+/// One reserved user-code look-up (see [`GrantStore::reserve_attempt`]).
+pub type Attempt = Counter;
+
+impl Counter {
+    fn new(kind: &str, subject: &str, window: u64, now: Millis) -> Self {
+        let (pk, window_end) = items::counter_key(kind, subject, window, now);
+        Counter { pk, window_end }
     }
 
     fn key(&self) -> AttributeValue {
         s(&self.pk)
     }
 
-    /// The write that gives this attempt back.
+    /// Seconds from `now` until the window ends and the counter starts again (at least 1).
+    pub fn retry_after(&self, now: Millis) -> u64 {
+        self.window_end.saturating_sub(now / 1000).max(1)
+    }
+
+    /// The write that takes one unit, and fails once `limit` are held.
+    fn take(&self, limit: u64) -> Expressions {
+        Expressions {
+            condition: Some(format!(
+                "attribute_not_exists({ATTEMPTS}) OR {ATTEMPTS} < :limit"
+            )),
+            update: format!("ADD {ATTEMPTS} :one SET {EXPIRES_AT} = :end"),
+            names: None,
+            values: Item::from([
+                (":one".to_owned(), n(1)),
+                (":limit".to_owned(), n(limit)),
+                (":end".to_owned(), n(self.window_end)),
+            ]),
+        }
+    }
+
+    /// The write that gives one unit back.
     fn refund(&self) -> Expressions {
         Expressions {
             condition: None,
@@ -135,6 +174,35 @@ impl Attempt {
                 (":minus_one".to_owned(), AttributeValue::N("-1".to_owned())),
                 (":end".to_owned(), n(self.window_end)),
             ]),
+        }
+    }
+}
+
+/// A ceiling a new grant is counted against ([`GrantStore::create`]).
+#[derive(Debug, Clone)]
+pub struct Quota {
+    pub counter: Counter,
+    pub limit: u64,
+    /// What is limited, for the log and the error: `per_ip`, `per_client`.
+    pub name: &'static str,
+}
+
+impl Quota {
+    /// Device authorizations from `ip` (an unknown address counts as one shared `unknown`).
+    pub fn issue_per_ip(ip: Option<&str>, limit: u64, window: u64, now: Millis) -> Self {
+        Quota {
+            counter: Counter::new("issue_ip", ip.unwrap_or("unknown"), window, now),
+            limit,
+            name: "per_ip",
+        }
+    }
+
+    /// Device authorizations by `client_id` per minute.
+    pub fn issue_per_client(client_id: &ClientId, limit: u64, now: Millis) -> Self {
+        Quota {
+            counter: Counter::new("issue_client", client_id.as_str(), 60, now),
+            limit,
+            name: "per_client",
         }
     }
 }
@@ -157,10 +225,17 @@ impl GrantStore {
         &self.table
     }
 
-    /// Stores a new grant and its user code together, in one transaction. The user code must
-    /// not belong to a live grant ([`CreateError::UserCodeTaken`] otherwise); an expired one
-    /// that TTL has not deleted yet may be taken over.
-    pub async fn create(&self, grant: &Grant, now: Millis) -> Result<(), CreateError> {
+    /// Stores a new grant and its user code together, in one transaction that also takes one
+    /// unit of each of `quotas`: all or nothing, so a request past a ceiling stores nothing,
+    /// and however many race, no more than a ceiling get through. The user code must not belong
+    /// to a live grant ([`CreateError::UserCodeTaken`] otherwise); an expired one that TTL has
+    /// not deleted yet may be taken over.
+    pub async fn create(
+        &self,
+        grant: &Grant,
+        quotas: &[Quota],
+        now: Millis,
+    ) -> Result<(), CreateError> {
         let grant_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(items::grant_item(grant)))
@@ -174,17 +249,31 @@ impl GrantStore {
             .expression_attribute_values(":now", n(now / 1000))
             .build()
             .map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let result = self
+        let mut transaction = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(grant_put).build())
-            .transact_items(TransactWriteItem::builder().put(code_put).build())
-            .send()
-            .await;
-        match result {
+            .transact_items(TransactWriteItem::builder().put(code_put).build());
+        for quota in quotas {
+            let take = quota
+                .counter
+                .take(quota.limit)
+                .transact_update(&self.table, quota.counter.key())?;
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().update(take).build());
+        }
+        match transaction.send().await {
             Ok(_) => Ok(()),
-            Err(err) if second_item_lost(&err) => Err(CreateError::UserCodeTaken),
-            Err(err) => Err(StoreError::sdk("TransactWriteItems", err).into()),
+            Err(err) if cancelled_by(&err, "TransactionConflict").is_some() => {
+                Err(CreateError::Contended)
+            }
+            Err(err) => match cancelled_by(&err, "ConditionalCheckFailed") {
+                Some(1) => Err(CreateError::UserCodeTaken),
+                Some(i) if i >= 2 && i - 2 < quotas.len() => {
+                    Err(CreateError::Limited(quotas[i - 2].clone()))
+                }
+                _ => Err(StoreError::sdk("TransactWriteItems", err).into()),
+            },
         }
     }
 
@@ -311,8 +400,7 @@ impl GrantStore {
     /// back ([`refund_attempt`](Self::refund_attempt), or inside the decision's write), so the
     /// budget counts failures and in-flight look-ups, and a success never resets failures.
     ///
-    /// The window is fixed (`now / window`): across a window's edge at most `2 × limit`
-    /// look-ups can be evaluated within `window` seconds — the documented worst case.
+    /// The window is fixed ([`Counter`]).
     pub async fn reserve_attempt(
         &self,
         ip: &str,
@@ -320,17 +408,16 @@ impl GrantStore {
         limit: u64,
         now: Millis,
     ) -> Result<Option<Attempt>, StoreError> {
-        let attempt = Attempt::new(ip, window, now);
+        let attempt = Counter::new("code_entry", ip, window, now);
+        let take = attempt.take(limit);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, attempt.key())
-            .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
-            .update_expression("ADD attempts :one SET expires_at = :end")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(limit))
-            .expression_attribute_values(":end", n(attempt.window_end))
+            .set_condition_expression(take.condition)
+            .update_expression(take.update)
+            .set_expression_attribute_values(Some(take.values))
             .send()
             .await;
         let reserved = conditional(result, "UpdateItem", |e| {
@@ -362,6 +449,7 @@ impl GrantStore {
         &self,
         entry: &UserCodeEntry,
         binding: &SignInBinding,
+        approver: &Approver,
         attempt: &Attempt,
         now: Millis,
     ) -> Result<bool, StoreError> {
@@ -374,7 +462,10 @@ impl GrantStore {
         .or_from(GrantStatus::Redirected)
         .require(CLIENT_ID, entry.client_id.as_str())
         .set(STATE_HASH, binding.state_hash.as_str())
-        .set(BINDING_HASH, binding.binding_hash.as_str());
+        .set(BINDING_HASH, binding.binding_hash.as_str())
+        .set_bool(REMOTE_APPROVAL, approver.remote)
+        .set_or_remove(APPROVER_IP, approver.browser.ip.as_deref())
+        .set_or_remove(APPROVER_USER_AGENT, approver.browser.user_agent.as_deref());
         self.decide(&change, None, attempt).await
     }
 
@@ -576,15 +667,15 @@ impl GrantStore {
     }
 }
 
-/// Whether a `TransactWriteItems` was cancelled by the condition of its second item.
-fn second_item_lost<R>(err: &SdkError<TransactWriteItemsError, R>) -> bool {
+/// The index of the first item a `TransactWriteItems` was cancelled for with reason `code`
+/// (`ConditionalCheckFailed`: its condition; `TransactionConflict`: a concurrent write).
+fn cancelled_by<R>(err: &SdkError<TransactWriteItemsError, R>, code: &str) -> Option<usize> {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
             .cancellation_reasons()
-            .get(1)
-            .and_then(|r| r.code())
-            .is_some_and(|c| c == "ConditionalCheckFailed"),
-        _ => false,
+            .iter()
+            .position(|r| r.code() == Some(code)),
+        _ => None,
     }
 }
 
@@ -607,7 +698,7 @@ impl GrantStore {
         window: u64,
         now: Millis,
     ) -> Result<u64, StoreError> {
-        let attempt = Attempt::new(ip, window, now);
+        let attempt = Counter::new("code_entry", ip, window, now);
         Ok(match self.get_item(attempt.pk).await? {
             Some(item) => Attributes(&item).number(ATTEMPTS).unwrap_or(0),
             None => 0,

@@ -66,6 +66,20 @@ impl<'a> Transition<'a> {
         self
     }
 
+    pub(super) fn set_bool(mut self, attr: &'static str, value: bool) -> Self {
+        self.set.push((attr, AttributeValue::Bool(value)));
+        self
+    }
+
+    /// Sets `attr` when `value` is known, and removes it otherwise (a re-approval from a
+    /// browser that sends no `User-Agent` must not keep the previous one's).
+    pub(super) fn set_or_remove(self, attr: &'static str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.set(attr, v),
+            None => self.remove(attr),
+        }
+    }
+
     pub(super) fn remove(mut self, attr: &'static str) -> Self {
         self.remove.push(attr);
         self

@@ -45,6 +45,11 @@ fn error(err: &OAuthError, extend: impl FnOnce(&mut Map<String, Value>)) -> Resp
     }
     extend(&mut body);
     let mut response = json(err.status(), &Value::Object(body));
+    if let Some(secs) = err.retry_after() {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
     if err.code == ErrorCode::InvalidClient {
         response.headers_mut().insert(
             http::header::WWW_AUTHENTICATE,
