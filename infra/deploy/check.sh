@@ -8,6 +8,11 @@
 #    the template SAM translates to; E91xx-E96xx are the security and operations properties.
 # 3. `cargo tree`: the authorizer does not link the DynamoDB SDK or the device library.
 #
+# 1. and 2. also run on a copy of the template whose PortalBackendUrl defaults to an https URL
+# (the front door on), so `sam validate --lint` and cfn-lint pass both ways. The front-door
+# rules (E9201, E9203) judge every value of PortalBackendUrl and PortalApiKeyClients on either
+# copy; the copy is for the checks that see only defaults.
+#
 # The IAM actions each function's code needs are declared beside its code (`IAM_ACTIONS` in
 # functions/<name>/src/lib.rs) and compared with the roles here by a Rust test
 # (tests/tests/deploy_config.rs, in `cargo test`); the integration tests' DynamoDB client fails
@@ -62,15 +67,41 @@ record() { # name status output
   fi
 }
 
-# 1. and 3. in the background while 2. (the longest) runs.
-sam_out=$(mktemp)
-.venv/bin/sam validate --lint --template-file "$template" >"$sam_out" 2>&1 &
-sam_pid=$!
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 
-# 2. cfn-lint with the project's rules, on template.yaml and the fixtures.
-rules_out=$(mktemp)
+# The front door on: the same template with PortalBackendUrl's default set.
+front_door="$work/$(basename "$template" .yaml).portal-backend-url-set.yaml"
 set +e
-.venv/bin/python infra/deploy/rules/_fixtures.py "$template" | tee "$rules_out"
+copy_out=$(.venv/bin/python - "$template" "$front_door" 2>&1 <<'PY'
+import re, sys
+source, target = sys.argv[1:3]
+text, n = re.subn(
+    r'(?m)^(  PortalBackendUrl:\n(?:    .*\n)*?    Default: )""$', r'\1"https://portal.example.com"',
+    open(source).read(),
+)
+if n != 1:
+    sys.exit(f"{source}: no Parameters.PortalBackendUrl with Default \"\" to set")
+open(target, "w").write(text)
+PY
+)
+copy_rc=$?
+set -e
+record "a copy of $template with PortalBackendUrl=https://portal.example.com" "$copy_rc" "$copy_out"
+templates=("$template")
+[ "$copy_rc" -ne 0 ] || templates+=("$front_door")
+
+# 1. and 3. in the background while 2. (the longest) runs.
+sam_pids=()
+for i in "${!templates[@]}"; do
+  .venv/bin/sam validate --lint --template-file "${templates[$i]}" >"$work/sam-$i.out" 2>&1 &
+  sam_pids+=($!)
+done
+
+# 2. cfn-lint with the project's rules, on the template(s) and the fixtures.
+rules_out="$work/rules.out"
+set +e
+.venv/bin/python infra/deploy/rules/_fixtures.py "${templates[@]}" | tee "$rules_out"
 rules_rc=${PIPESTATUS[0]}
 set -e
 summary=$(tail -n 1 "$rules_out")
@@ -94,12 +125,13 @@ else
   record "cargo tree -p authorizer: no aws-sdk-dynamodb, no portal-auth-device" "$([ -z "$linked" ] && echo 0 || echo 1)" "links: $linked"
 fi
 
-set +e
-wait "$sam_pid"
-sam_rc=$?
-set -e
-record "sam validate --lint $template" "$sam_rc" "$(cat "$sam_out")"
-rm -f "$sam_out" "$rules_out"
+for i in "${!templates[@]}"; do
+  set +e
+  wait "${sam_pids[$i]}"
+  sam_rc=$?
+  set -e
+  record "sam validate --lint ${templates[$i]#"$work"/}" "$sam_rc" "$(cat "$work/sam-$i.out")"
+done
 
 echo "template: $passed passed, ${#failed[@]} failed ($((SECONDS - start)) s)"
 [ "${#failed[@]}" -eq 0 ]

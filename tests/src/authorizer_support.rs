@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use authorizer::{Authorizer, AuthorizerEvent, Clock, Config, Options, Outcome, Unauthorized};
+use authorizer::{
+    ApiKeyClients, Authorizer, AuthorizerEvent, Clock, Config, Options, Outcome, Unauthorized,
+};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeyPairComponents, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{self, KeyPair as _, RsaEncoding};
@@ -245,6 +247,7 @@ impl LocalPool {
             client_ids: vec![self.pool.public_client_id.clone()],
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
+            api_key_clients: ApiKeyClients::Refuse,
         }
     }
 

@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use authorizer::jwks::VerifyingKey;
-use authorizer::{Authorization, Authorizer, AuthorizerEvent, Config, Options};
+use authorizer::{ApiKeyClients, Authorization, Authorizer, AuthorizerEvent, Config, Options};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
@@ -103,6 +103,7 @@ fn authorizer(fixture: &Fixture, verified_cache: usize) -> Authorizer {
         client_ids: vec![CLIENT_ID.into()],
         required_scopes: vec!["portal/access".into()],
         required_groups: vec!["portal-users".into()],
+        api_key_clients: ApiKeyClients::Refuse,
     };
     let options = Options::default().with_verified_cache(verified_cache);
     let authorizer = Authorizer::new(config, options).expect("authorizer");

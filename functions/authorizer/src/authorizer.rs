@@ -4,10 +4,13 @@
 //! bearer syntax and size, the verified-token cache, JWS structure and header, the key by `kid`,
 //! the signature, the claims, then the deployment's rules — and returns an [`Outcome`].
 //! [`Authorizer::handle`] maps that onto the event's shape. Signature before claims: nothing in
-//! the payload is parsed until the signature over it has been checked.
+//! the payload is parsed until the signature over it has been checked. A REST REQUEST event
+//! with an `x-key` and no `Authorization` header is, when so configured, the one exception that
+//! is not a token decision: [`Outcome::ApiKey`], for the backend to judge ([`crate::api_key`]).
 //!
 //! Logging: one `info` line per decision with the event shape, the outcome and, for a refusal,
-//! its [`Rejection`] reason. Neither the token nor any claim is ever logged above `debug`.
+//! its [`Rejection`] reason. Neither the token nor any claim is ever logged above `debug`, and
+//! an API key is never logged at all (it is never read).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +18,12 @@ use std::time::Duration;
 use lambda_runtime::Diagnostic;
 
 use crate::access::{AccessRules, Verdict};
+use crate::api_key::{ApiKeyClients, exact_resource};
 use crate::bearer::{bearer_token, check_b64token};
 use crate::cache::{DEFAULT_CAPACITY, VerifiedCache};
 use crate::claims::{Claims, VerifiedToken};
 use crate::config::Config;
-use crate::event::{Authorization, AuthorizerEvent, Shape};
+use crate::event::{ApiKey, Authorization, AuthorizerEvent, Shape};
 use crate::jwks::{JwksCache, JwksError, JwksOptions, KeyError};
 use crate::jws::{Compact, Header, MAX_SIGNATURE_BYTES, decode_part, decode_signature};
 use crate::rejection::Rejection;
@@ -96,6 +100,9 @@ pub enum Outcome {
     Deny(Arc<VerifiedToken>, Verdict),
     /// Not a valid credential for this API (401).
     Unauthorized(Rejection),
+    /// No token, one `x-key`, and the portal's API-key clients are forwarded: allowed for this
+    /// one request, the backend checks the key ([`crate::api_key`]).
+    ApiKey,
 }
 
 pub struct Authorizer {
@@ -104,6 +111,7 @@ pub struct Authorizer {
     keys: JwksCache,
     verified: VerifiedCache,
     clock: Arc<dyn Clock>,
+    api_key_clients: ApiKeyClients,
 }
 
 impl Authorizer {
@@ -119,6 +127,7 @@ impl Authorizer {
             keys,
             verified: VerifiedCache::new(options.verified_cache_capacity),
             clock: options.clock,
+            api_key_clients: config.api_key_clients,
         })
     }
 
@@ -157,9 +166,10 @@ impl Authorizer {
             }
             AuthorizerEvent::RestRequest {
                 authorization,
+                api_key,
                 method_arn,
             } => rest_answer(
-                self.decide_header(authorization).await,
+                self.decide_rest_request(authorization, *api_key).await,
                 method_arn.as_deref(),
             ),
             AuthorizerEvent::HttpApiV2 { authorization } => {
@@ -184,6 +194,14 @@ impl Authorizer {
         };
         log_decision(event.shape(), &outcome);
         answer
+    }
+
+    /// A REST REQUEST: an API-key client to forward, or the `Authorization` header's decision.
+    async fn decide_rest_request(&self, authorization: &Authorization, api_key: ApiKey) -> Outcome {
+        if self.api_key_clients.forwards(authorization, api_key) {
+            return Outcome::ApiKey;
+        }
+        self.decide_header(authorization).await
     }
 
     async fn decide_header(&self, authorization: &Authorization) -> Outcome {
@@ -249,12 +267,22 @@ impl Authorizer {
 
 type Answer = (Outcome, Result<AuthorizerResponse, Unauthorized>);
 
-/// REST: a policy for a valid token, the `Unauthorized` failure otherwise.
+/// REST: a policy for a valid token (or a forwarded API key), the `Unauthorized` failure
+/// otherwise.
 fn rest_answer(outcome: Outcome, method_arn: Option<&str>) -> Answer {
     let (effect, token) = match &outcome {
         Outcome::Allow(token) => (Effect::Allow, Arc::clone(token)),
         Outcome::Deny(token, _) => (Effect::Deny, Arc::clone(token)),
         Outcome::Unauthorized(_) => return (outcome, Err(Unauthorized)),
+        Outcome::ApiKey => {
+            return match method_arn.and_then(exact_resource) {
+                Some(resource) => (outcome, Ok(AuthorizerResponse::api_key(resource))),
+                None => (
+                    Outcome::Unauthorized(Rejection::MethodArn),
+                    Err(Unauthorized),
+                ),
+            };
+        }
     };
     match method_arn.and_then(stage_wildcard) {
         Some(resource) => (
@@ -272,7 +300,7 @@ fn rest_answer(outcome: Outcome, method_arn: Option<&str>) -> Answer {
 fn simple_answer(outcome: Outcome) -> Answer {
     let token = match &outcome {
         Outcome::Allow(token) => Some(Arc::clone(token)),
-        Outcome::Deny(..) | Outcome::Unauthorized(_) => None,
+        Outcome::Deny(..) | Outcome::Unauthorized(_) | Outcome::ApiKey => None,
     };
     (outcome, Ok(AuthorizerResponse::simple(token)))
 }
@@ -289,6 +317,14 @@ fn log_decision(shape: &'static str, outcome: &Outcome) {
         }
         Outcome::Unauthorized(rejection) => {
             tracing::info!(shape, outcome = "unauthorized", reason = %rejection, "authorizer decision");
+        }
+        Outcome::ApiKey => {
+            tracing::info!(
+                shape,
+                outcome = "allow",
+                credential = "api-key",
+                "authorizer decision"
+            );
         }
     }
 }
@@ -310,6 +346,15 @@ mod tests {
     }
 
     fn fixture(scopes: &[&str], groups: &[&str], cache: usize) -> Fixture {
+        fixture_with(scopes, groups, cache, ApiKeyClients::Refuse)
+    }
+
+    fn fixture_with(
+        scopes: &[&str],
+        groups: &[&str],
+        cache: usize,
+        api_key_clients: ApiKeyClients,
+    ) -> Fixture {
         let config = Config {
             issuer: ISS.into(),
             // Never contacted: keys are preloaded, and an unknown kid finds nothing listening.
@@ -317,6 +362,7 @@ mod tests {
             client_ids: vec!["client-1".into()],
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
+            api_key_clients,
         };
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let options = Options::default()
@@ -514,6 +560,177 @@ mod tests {
             f.decide(&format!("Bearer {altered}")).await,
             Outcome::Unauthorized(Rejection::Signature)
         );
+    }
+
+    const API_KEY: &str = "dpp-api-key-5b1e0c";
+    const PROXY_ARN: &str =
+        "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/POST/api/v2/data_products";
+
+    /// A REST REQUEST event as API Gateway sends it for the front door's proxy route.
+    fn rest_request(headers: Value) -> AuthorizerEvent {
+        let multi: serde_json::Map<String, Value> = headers
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), json!([v])))
+            .collect();
+        serde_json::from_value(json!({
+            "type": "REQUEST", "methodArn": PROXY_ARN, "resource": "/api/{proxy+}",
+            "path": "/api/v2/data_products", "httpMethod": "POST",
+            "headers": headers, "multiValueHeaders": multi,
+        }))
+        .unwrap()
+    }
+
+    async fn rest_value(f: &Fixture, event: &AuthorizerEvent) -> Result<Value, Unauthorized> {
+        f.authorizer
+            .handle(event)
+            .await
+            .map(|a| serde_json::to_value(a).unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_api_key_without_a_token_is_allowed_for_exactly_its_method_when_forwarded() {
+        let f = fixture_with(&[], &[], 16, ApiKeyClients::Forward);
+        let event = rest_request(json!({"x-key": API_KEY, "Host": "portal.example.com"}));
+        let value = rest_value(&f, &event).await.unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "principalId": "api-key",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": PROXY_ARN}
+                ]},
+                "context": {"auth": "api_key"}
+            })
+        );
+        assert!(!value.to_string().contains(API_KEY));
+        assert_eq!(
+            f.authorizer.verified_cache_len(),
+            0,
+            "no token was verified"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_api_key_is_refused_at_the_gateway_unless_forwarding_is_configured() {
+        let f = fixture(&[], &[], 16);
+        let event = rest_request(json!({"x-key": API_KEY}));
+        assert_eq!(rest_value(&f, &event).await.unwrap_err(), Unauthorized);
+    }
+
+    #[tokio::test]
+    async fn an_api_key_never_rescues_a_token_and_never_spoils_one() {
+        let f = fixture_with(&["portal/write"], &[], 16, ApiKeyClients::Forward);
+        let bad = [
+            "Bearer a.b.c".to_owned(),
+            "Basic dXNlcjpwYXNz".to_owned(),
+            String::new(),
+            f.bearer(&json!({"iss": ISS, "exp": 1})),
+        ];
+        for header in bad {
+            let event = rest_request(json!({"x-key": API_KEY, "Authorization": header}));
+            assert_eq!(
+                rest_value(&f, &event).await.unwrap_err(),
+                Unauthorized,
+                "{header}"
+            );
+        }
+        // A valid token lacking the scope keeps its explicit Deny (403), key or no key.
+        let token = f.bearer(&f.claims());
+        let event = rest_request(json!({"x-key": API_KEY, "Authorization": token}));
+        let value = rest_value(&f, &event).await.unwrap();
+        assert_eq!(value["principalId"], "sub-1");
+        assert_eq!(value["policyDocument"]["Statement"][0]["Effect"], "Deny");
+        // Two keys, or a key on a malformed method ARN: nothing to forward.
+        let mut two = rest_request(json!({"x-key": API_KEY}));
+        if let AuthorizerEvent::RestRequest { api_key, .. } = &mut two {
+            *api_key = ApiKey::Unusable;
+        }
+        assert_eq!(rest_value(&f, &two).await.unwrap_err(), Unauthorized);
+        let wildcard = AuthorizerEvent::RestRequest {
+            authorization: Authorization::Missing,
+            api_key: ApiKey::One,
+            method_arn: Some("arn:aws:execute-api:eu-west-1:1:abc123/v1/GET/api/*".into()),
+        };
+        assert_eq!(rest_value(&f, &wildcard).await.unwrap_err(), Unauthorized);
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_beside_a_key_is_judged_as_a_token() {
+        let f = fixture_with(&[], &[], 16, ApiKeyClients::Forward);
+        let event = rest_request(json!({"x-key": API_KEY, "authorization": f.bearer(&f.claims())}));
+        let value = rest_value(&f, &event).await.unwrap();
+        assert_eq!(value["principalId"], "sub-1");
+        assert_eq!(
+            value["policyDocument"]["Statement"][0]["Resource"],
+            "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/*"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_rest_request_events_forward_a_key() {
+        let f = fixture_with(&[], &[], 16, ApiKeyClients::Forward);
+        let v2: AuthorizerEvent = serde_json::from_value(json!({
+            "version": "2.0", "type": "REQUEST", "routeArn": PROXY_ARN,
+            "headers": {"x-key": API_KEY}
+        }))
+        .unwrap();
+        assert_eq!(
+            rest_value(&f, &v2).await.unwrap(),
+            json!({"isAuthorized": false})
+        );
+        let token = AuthorizerEvent::RestToken {
+            authorization_token: None,
+            method_arn: Some(PROXY_ARN.into()),
+        };
+        assert_eq!(rest_value(&f, &token).await.unwrap_err(), Unauthorized);
+    }
+
+    /// Everything the crate logs, at every level, while `run` runs on this thread.
+    async fn logs_of<F: std::future::Future<Output = ()>>(run: F) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        run.await;
+        drop(guard);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_api_key_is_never_logged() {
+        let f = fixture_with(&[], &[], 16, ApiKeyClients::Forward);
+        let logs = logs_of(async {
+            let events = [
+                rest_request(json!({"x-key": API_KEY})),
+                rest_request(json!({"x-key": API_KEY, "Authorization": "Bearer a.b.c"})),
+                rest_request(json!({"x-key": API_KEY, "Authorization": f.bearer(&f.claims())})),
+            ];
+            for event in &events {
+                let _ = f.authorizer.handle(event).await;
+            }
+        })
+        .await;
+        assert!(logs.contains("credential=\"api-key\""), "{logs}");
+        assert_eq!(logs.matches("authorizer decision").count(), 3, "{logs}");
+        assert!(!logs.contains(API_KEY), "{logs}");
     }
 
     fn base64_json(value: &Value) -> String {

@@ -9,10 +9,13 @@
 //! | `AUTHORIZER_CLIENT_IDS` | comma-separated app client ids whose access tokens are accepted (required) |
 //! | `AUTHORIZER_REQUIRED_SCOPES` | optional comma-separated list; a token needs at least one of them |
 //! | `AUTHORIZER_REQUIRED_GROUPS` | optional comma-separated list; a token needs at least one of them |
+//! | `AUTHORIZER_FORWARD_API_KEYS` | optional `true`/`false`, default `false`: allow a REST REQUEST with an `x-key` and no `Authorization` through to the portal, which checks the key ([`crate::api_key`]) |
 //!
 //! A missing or malformed variable is a [`ConfigError`] naming it, and fails the cold start.
 
 use portal_auth_runtime::{ConfigError, Env, UserPool};
+
+use crate::api_key::ApiKeyClients;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -26,6 +29,10 @@ pub struct Config {
     pub required_scopes: Vec<String>,
     /// Any one of these in `cognito:groups`; empty means no group is required.
     pub required_groups: Vec<String>,
+    /// The portal's API-key clients (`x-key`, no token): refused unless
+    /// `AUTHORIZER_FORWARD_API_KEYS=true`. Off by default because it lets requests without a
+    /// token reach the backend, which is only right where the backend checks the key itself.
+    pub api_key_clients: ApiKeyClients,
 }
 
 impl Config {
@@ -39,6 +46,11 @@ impl Config {
             client_ids,
             required_scopes: optional_words(env, "AUTHORIZER_REQUIRED_SCOPES")?,
             required_groups: optional_words(env, "AUTHORIZER_REQUIRED_GROUPS")?,
+            api_key_clients: if env.parse_or("AUTHORIZER_FORWARD_API_KEYS", false)? {
+                ApiKeyClients::Forward
+            } else {
+                ApiKeyClients::Refuse
+            },
         })
     }
 }
@@ -88,6 +100,24 @@ mod tests {
         );
         assert_eq!(config.client_ids, ["abc", "def"]);
         assert!(config.required_scopes.is_empty() && config.required_groups.is_empty());
+        assert_eq!(config.api_key_clients, ApiKeyClients::Refuse);
+    }
+
+    #[test]
+    fn api_keys_are_forwarded_only_when_asked_for() {
+        for (value, expected) in [
+            ("true", ApiKeyClients::Forward),
+            ("false", ApiKeyClients::Refuse),
+            ("", ApiKeyClients::Refuse),
+        ] {
+            let config = Config::from_env(&env(&[
+                POOL,
+                CLIENTS,
+                ("AUTHORIZER_FORWARD_API_KEYS", value),
+            ]))
+            .unwrap();
+            assert_eq!(config.api_key_clients, expected, "{value:?}");
+        }
     }
 
     #[test]
@@ -136,6 +166,10 @@ mod tests {
             (
                 &[POOL, CLIENTS, ("COGNITO_JWKS_URL", "ftp://x/keys")],
                 "COGNITO_JWKS_URL",
+            ),
+            (
+                &[POOL, CLIENTS, ("AUTHORIZER_FORWARD_API_KEYS", "yes")],
+                "AUTHORIZER_FORWARD_API_KEYS",
             ),
         ];
         for (pairs, name) in cases {

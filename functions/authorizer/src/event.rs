@@ -9,7 +9,9 @@
 //! Only what the decision needs is deserialized: every other member, and every header but
 //! `Authorization` (matched case-insensitively), is skipped without being copied. When the
 //! request carried `Authorization` more than once (two entries in `multiValueHeaders`, or two
-//! spellings of the name) the credential is ambiguous and refused.
+//! spellings of the name) the credential is ambiguous and refused. Of a REST REQUEST event's
+//! `x-key` header (the Data Product Portal's API-key clients, [`crate::api_key`]) only its
+//! presence is read: the values are counted, never copied, so no key can reach a log line.
 //!
 //! Deserialization never fails on a JSON value: the Lambda runtime deserializes the event
 //! before the handler runs, and a failure there would go back to API Gateway (and into an
@@ -57,6 +59,32 @@ impl Authorization {
     }
 }
 
+/// The Data Product Portal's API-key header (`x-key`, any case) of a REST REQUEST event,
+/// counted and never copied: whether the request presented exactly one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiKey {
+    #[default]
+    Absent,
+    /// Exactly one non-blank value.
+    One,
+    /// More than one value, a blank one, or one of the wrong JSON type.
+    Unusable,
+}
+
+impl ApiKey {
+    /// Like [`Authorization::from_rest`]: `headers` holds the last value, `multiValueHeaders`
+    /// all of them, and there must be at most one in each.
+    fn from_rest(single: KeyCount, multi: KeyCount) -> Self {
+        if single.unusable || multi.unusable || single.present > 1 || multi.present > 1 {
+            Self::Unusable
+        } else if single.present == 1 || multi.present == 1 {
+            Self::One
+        } else {
+            Self::Absent
+        }
+    }
+}
+
 /// Which of the three shapes an event names by its `version` and `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -91,6 +119,7 @@ pub enum AuthorizerEvent {
     /// IAM policy answer).
     RestRequest {
         authorization: Authorization,
+        api_key: ApiKey,
         method_arn: Option<String>,
     },
     /// HTTP API payload format 2.0 with simple responses.
@@ -168,8 +197,8 @@ struct RawEvent {
     kind: Member<String>,
     authorization_token: Member<String>,
     method_arn: Member<String>,
-    headers: Member<Vec<String>>,
-    multi_value_headers: Member<Vec<String>>,
+    headers: Member<Headers>,
+    multi_value_headers: Member<Headers>,
 }
 
 impl RawEvent {
@@ -201,19 +230,23 @@ impl RawEvent {
         let headers = self.headers.into_option().unwrap_or_default();
         match looks_like {
             Shape::HttpApiV2 => AuthorizerEvent::HttpApiV2 {
-                authorization: Authorization::from_values(headers),
+                authorization: Authorization::from_values(headers.authorization),
             },
             Shape::RestToken => AuthorizerEvent::RestToken {
                 authorization_token: self.authorization_token.into_option(),
                 method_arn: self.method_arn.into_option(),
             },
-            Shape::RestRequest => AuthorizerEvent::RestRequest {
-                authorization: Authorization::from_rest(
-                    headers,
-                    self.multi_value_headers.into_option().unwrap_or_default(),
-                ),
-                method_arn: self.method_arn.into_option(),
-            },
+            Shape::RestRequest => {
+                let multi = self.multi_value_headers.into_option().unwrap_or_default();
+                AuthorizerEvent::RestRequest {
+                    authorization: Authorization::from_rest(
+                        headers.authorization,
+                        multi.authorization,
+                    ),
+                    api_key: ApiKey::from_rest(headers.api_key, multi.api_key),
+                    method_arn: self.method_arn.into_option(),
+                }
+            }
             Shape::Unknown => AuthorizerEvent::Unrecognized,
         }
     }
@@ -409,11 +442,28 @@ impl<'de> Visitor<'de> for StringMember {
     }
 }
 
+/// What a header map holds for the decision: the values of `Authorization`, and how many
+/// `x-key` values there were.
+#[derive(Debug, Default)]
+struct Headers {
+    authorization: Vec<String>,
+    api_key: KeyCount,
+}
+
+/// The `x-key` values of one header map, counted, never copied.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyCount {
+    present: usize,
+    /// A blank value, or one of the wrong JSON type.
+    unusable: bool,
+}
+
 /// A header map (`{name: value}` or `{name: [values]}`, possibly `null`), reduced to the values
-/// of `Authorization`, in any case. Other headers are skipped whatever their type; an
-/// `Authorization` value that is neither a string nor an array of strings makes the whole map
-/// [`Member::Wrong`].
-struct HeaderMap(Member<Vec<String>>);
+/// of `Authorization` and the count of `x-key` values, names in any case. Other headers are
+/// skipped whatever their type; an `Authorization` value that is neither a string nor an array
+/// of strings makes the whole map [`Member::Wrong`] (an `x-key` value of the wrong type only
+/// makes the key unusable: it is never a credential this function checks).
+struct HeaderMap(Member<Headers>);
 
 impl<'de> Deserialize<'de> for HeaderMap {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -450,29 +500,37 @@ impl<'de> Visitor<'de> for HeaderMapVisitor {
     }
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let mut values = Vec::new();
+        let mut headers = Headers::default();
         let mut wrong = false;
-        while let Some(HeaderName { is_authorization }) = map.next_key()? {
-            if !is_authorization {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            match map.next_value::<HeaderValues>()? {
-                HeaderValues::Values(vs) => values.extend(vs),
-                HeaderValues::Wrong => wrong = true,
+        while let Some(name) = map.next_key::<HeaderName>()? {
+            match name {
+                HeaderName::Authorization => match map.next_value::<HeaderValues>()? {
+                    HeaderValues::Values(vs) => headers.authorization.extend(vs),
+                    HeaderValues::Wrong => wrong = true,
+                },
+                HeaderName::ApiKey => {
+                    let count = map.next_value::<KeyValues>()?.0;
+                    headers.api_key.present += count.present;
+                    headers.api_key.unusable |= count.unusable;
+                }
+                HeaderName::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
         Ok(HeaderMap(if wrong {
             Member::Wrong
         } else {
-            Member::Present(values)
+            Member::Present(headers)
         }))
     }
 }
 
-/// A header's name, compared with `Authorization` without being copied.
-struct HeaderName {
-    is_authorization: bool,
+/// A header's name, compared with `Authorization` and `x-key` without being copied.
+enum HeaderName {
+    Authorization,
+    ApiKey,
+    Other,
 }
 
 impl<'de> Deserialize<'de> for HeaderName {
@@ -491,9 +549,90 @@ impl Visitor<'_> for HeaderNameVisitor {
     }
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<HeaderName, E> {
-        Ok(HeaderName {
-            is_authorization: name.eq_ignore_ascii_case("authorization"),
+        Ok(if name.eq_ignore_ascii_case("authorization") {
+            HeaderName::Authorization
+        } else if name.eq_ignore_ascii_case(crate::api_key::HEADER) {
+            HeaderName::ApiKey
+        } else {
+            HeaderName::Other
         })
+    }
+}
+
+/// The values of `x-key` in a header map (one string, an array of strings, or `null`),
+/// counted. The strings are looked at, never copied.
+struct KeyValues(KeyCount);
+
+impl<'de> Deserialize<'de> for KeyValues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(KeyValuesVisitor { in_array: false })
+    }
+}
+
+struct KeyValuesVisitor {
+    in_array: bool,
+}
+
+const UNUSABLE_KEY: KeyValues = KeyValues(KeyCount {
+    present: 0,
+    unusable: true,
+});
+
+impl<'de> Visitor<'de> for KeyValuesVisitor {
+    type Value = KeyValues;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let blank = v.trim().is_empty();
+        Ok(KeyValues(KeyCount {
+            present: usize::from(!blank),
+            unusable: blank,
+        }))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(if self.in_array {
+            UNUSABLE_KEY
+        } else {
+            KeyValues(KeyCount::default())
+        })
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.visit_unit()
+    }
+
+    wrong_types!(UNUSABLE_KEY);
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        if self.in_array {
+            drain_seq(seq)?;
+            return Ok(UNUSABLE_KEY);
+        }
+        let mut count = KeyCount::default();
+        while let Some(KeyValues(one)) =
+            seq.next_element_seed(KeyValuesVisitor { in_array: true })?
+        {
+            count.present += one.present;
+            count.unusable |= one.unusable;
+        }
+        Ok(KeyValues(count))
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        drain_map(map)?;
+        Ok(UNUSABLE_KEY)
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for KeyValuesVisitor {
+    type Value = KeyValues;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<KeyValues, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
@@ -587,7 +726,7 @@ mod tests {
         ));
         assert!(matches!(
             fixture("rest-request.json"),
-            AuthorizerEvent::RestRequest { authorization: Authorization::One(t), method_arn: Some(_) }
+            AuthorizerEvent::RestRequest { authorization: Authorization::One(t), api_key: ApiKey::Absent, method_arn: Some(_) }
                 if t.starts_with("Bearer ")
         ));
         assert!(matches!(
@@ -607,6 +746,7 @@ mod tests {
             event,
             AuthorizerEvent::RestRequest {
                 authorization: Authorization::One("Bearer t".into()),
+                api_key: ApiKey::Absent,
                 method_arn: Some("arn:x/y/GET/z".into()),
             }
         );
@@ -668,6 +808,72 @@ mod tests {
         assert_eq!(
             rest(json!({}), json!({"authorization": ["a"]})),
             Authorization::One("a".into())
+        );
+    }
+
+    #[test]
+    fn the_api_key_header_is_counted_never_copied() {
+        const KEY: &str = "portal-api-key-3f9c";
+        let rest = |headers: serde_json::Value, multi: serde_json::Value| {
+            let text = json!({"type": "REQUEST", "methodArn": "arn:x/y/GET/z",
+                              "headers": headers, "multiValueHeaders": multi})
+            .to_string();
+            let event: AuthorizerEvent = serde_json::from_str(&text).unwrap();
+            assert!(!format!("{event:?}").contains(KEY), "{event:?}");
+            match event {
+                AuthorizerEvent::RestRequest {
+                    authorization,
+                    api_key,
+                    ..
+                } => (authorization, api_key),
+                other => panic!("{other:?}"),
+            }
+        };
+        let cases = [
+            // As API Gateway sends it: the last value in headers, all of them in multiValueHeaders.
+            (json!({"x-key": KEY}), json!({"x-key": [KEY]}), ApiKey::One),
+            (json!({"X-Key": KEY}), json!(null), ApiKey::One),
+            (json!(null), json!({"X-KEY": [KEY]}), ApiKey::One),
+            (json!({"x-other": KEY}), json!({}), ApiKey::Absent),
+            (json!({"x-key": null}), json!(null), ApiKey::Absent),
+            // Twice, blank, or not a string: not a key to forward.
+            (
+                json!({"x-key": KEY}),
+                json!({"x-key": [KEY, KEY]}),
+                ApiKey::Unusable,
+            ),
+            (
+                json!({"x-key": KEY, "X-Key": KEY}),
+                json!(null),
+                ApiKey::Unusable,
+            ),
+            (json!({"x-key": " "}), json!(null), ApiKey::Unusable),
+            (json!({"x-key": 7}), json!(null), ApiKey::Unusable),
+            (json!({"x-key": {"k": KEY}}), json!(null), ApiKey::Unusable),
+            (json!(null), json!({"x-key": [null]}), ApiKey::Unusable),
+            (json!(null), json!({"x-key": [[KEY]]}), ApiKey::Unusable),
+        ];
+        for (headers, multi, expected) in cases {
+            let (authorization, api_key) = rest(headers.clone(), multi.clone());
+            assert_eq!(api_key, expected, "{headers} {multi}");
+            assert_eq!(authorization, Authorization::Missing, "{headers} {multi}");
+        }
+        // The key beside a bearer token: both are read, neither decides for the other here.
+        let (authorization, api_key) = rest(
+            json!({"x-key": KEY, "Authorization": "Bearer t"}),
+            json!(null),
+        );
+        assert_eq!(
+            (authorization, api_key),
+            (Authorization::One("Bearer t".into()), ApiKey::One)
+        );
+        // Only REST REQUEST events carry it; an HTTP API 2.0 event is judged by its token alone.
+        let v2 = parse(json!({"version": "2.0", "headers": {"x-key": KEY}}));
+        assert_eq!(
+            v2,
+            AuthorizerEvent::HttpApiV2 {
+                authorization: Authorization::Missing
+            }
         );
     }
 
@@ -784,6 +990,7 @@ mod tests {
             ),
             AuthorizerEvent::RestRequest {
                 authorization: Authorization::Missing,
+                api_key: ApiKey::Absent,
                 method_arn: None
             }
         );

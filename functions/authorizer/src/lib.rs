@@ -15,6 +15,8 @@
 //!   `exp` at most [`claims::MAX_LIFETIME_SECONDS`] after `iat`.
 //! - [`cache`]: a bounded cache of tokens this instance has already verified.
 //! - [`access`]: the per-deployment rules: `client_id`, required scopes and groups (any-of).
+//! - [`api_key`]: the Data Product Portal's `x-key` clients, forwarded to the portal (which
+//!   checks the key) only when configured to, and only without an `Authorization` header.
 //! - [`event`] and [`response`]: the three event shapes API Gateway sends (REST TOKEN, REST
 //!   REQUEST, HTTP API payload 2.0) and the answers each expects.
 //! - [`authorizer`]: the decision that ties them together, and its logging.
@@ -22,6 +24,7 @@
 //! The crate links no AWS SDK: it needs HTTP for the JWKS and aws-lc-rs for RSA, nothing else.
 
 pub mod access;
+pub mod api_key;
 pub mod authorizer;
 pub mod bearer;
 pub mod cache;
@@ -36,6 +39,7 @@ pub mod response;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+pub use api_key::ApiKeyClients;
 pub use authorizer::{Authorizer, InitError, Options, Outcome, Unauthorized};
 pub use portal_auth_domain::{Clock, ManualClock, SystemClock};
 
@@ -43,6 +47,6 @@ pub use portal_auth_domain::{Clock, ManualClock, SystemClock};
 /// nothing beyond its logs; it links no AWS SDK.
 pub const IAM_ACTIONS: &[&str] = &[];
 pub use config::Config;
-pub use event::{Authorization, AuthorizerEvent};
+pub use event::{ApiKey, Authorization, AuthorizerEvent};
 pub use rejection::Rejection;
 pub use response::AuthorizerResponse;

@@ -8,6 +8,9 @@
 //!   explicit `Deny` (403). An invalid token gets no policy at all: the Lambda fails with the
 //!   error message `Unauthorized`, which API Gateway turns into 401.
 //! - HTTP API payload 2.0 with simple responses: `{"isAuthorized": bool, "context": {...}}`.
+//! - A forwarded API-key request ([`crate::api_key`]): an `Allow` for exactly the event's own
+//!   method ARN (never a wildcard: the REQUEST authorizer it serves caches nothing), principal
+//!   `api-key`, context `{"auth": "api_key"}`.
 //!
 //! The context handed to the route, the same in all three shapes: `sub`, `username`,
 //! `client_id`, `scope` (space-separated, as issued: a scope token cannot contain a space) and
@@ -68,13 +71,25 @@ pub struct SimpleResponse {
     pub context: Option<Context>,
 }
 
-/// The verified token's facts, serialized straight from the cached token (no copies).
+/// What the route is told about the caller.
 #[derive(Debug, Clone)]
-pub struct Context(pub Arc<VerifiedToken>);
+pub enum Context {
+    /// The verified token's facts, serialized straight from the cached token (no copies).
+    Token(Arc<VerifiedToken>),
+    /// An API-key client the backend will judge: `{"auth": "api_key"}`, nothing about the key.
+    ApiKey,
+}
 
 impl Serialize for Context {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let t = &self.0;
+        let t = match self {
+            Self::Token(t) => t,
+            Self::ApiKey => {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("auth", "api_key")?;
+                return map.end();
+            }
+        };
         let mut map = s.serialize_map(Some(5))?;
         map.serialize_entry("sub", &t.sub)?;
         map.serialize_entry("username", &t.username)?;
@@ -89,23 +104,39 @@ impl AuthorizerResponse {
     pub fn policy(effect: Effect, resource: String, token: Arc<VerifiedToken>) -> Self {
         Self::Policy(PolicyResponse {
             principal_id: token.sub.clone(),
-            policy_document: PolicyDocument {
-                version: "2012-10-17",
-                statement: [Statement {
-                    action: "execute-api:Invoke",
-                    effect,
-                    resource,
-                }],
-            },
-            context: Context(token),
+            policy_document: PolicyDocument::one(effect, resource),
+            context: Context::Token(token),
+        })
+    }
+
+    /// The `Allow` for a forwarded API-key request; `resource` is the event's own method ARN
+    /// ([`crate::api_key::exact_resource`]).
+    pub fn api_key(resource: String) -> Self {
+        Self::Policy(PolicyResponse {
+            principal_id: crate::api_key::PRINCIPAL.to_owned(),
+            policy_document: PolicyDocument::one(Effect::Allow, resource),
+            context: Context::ApiKey,
         })
     }
 
     pub fn simple(token: Option<Arc<VerifiedToken>>) -> Self {
         Self::Simple(SimpleResponse {
             is_authorized: token.is_some(),
-            context: token.map(Context),
+            context: token.map(Context::Token),
         })
+    }
+}
+
+impl PolicyDocument {
+    fn one(effect: Effect, resource: String) -> Self {
+        Self {
+            version: "2012-10-17",
+            statement: [Statement {
+                action: "execute-api:Invoke",
+                effect,
+                resource,
+            }],
+        }
     }
 }
 
@@ -191,6 +222,24 @@ mod tests {
         assert_eq!(statement.resource, [resource]);
         assert_eq!(statement.action, ["execute-api:Invoke"]);
         assert_eq!(reference.principal_id.as_deref(), Some("sub-1"));
+    }
+
+    #[test]
+    fn an_api_key_allow_names_one_method_and_no_person() {
+        let resource = "arn:aws:execute-api:eu-west-1:1:abc/v1/GET/api/v2/data_products".to_owned();
+        let value = serde_json::to_value(AuthorizerResponse::api_key(resource.clone())).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "principalId": "api-key",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resource}
+                ]},
+                "context": {"auth": "api_key"}
+            })
+        );
+        let reference: ApiGatewayCustomAuthorizerResponse = serde_json::from_value(value).unwrap();
+        assert_eq!(reference.policy_document.statement[0].resource, [resource]);
     }
 
     #[test]

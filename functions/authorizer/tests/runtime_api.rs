@@ -252,6 +252,10 @@ struct Function {
 
 impl Function {
     fn start(api: &RuntimeApi) -> Self {
+        Self::start_with(api, &[])
+    }
+
+    fn start_with(api: &RuntimeApi, extra: &[(&str, &str)]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_authorizer"))
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -269,6 +273,7 @@ impl Function {
                 format!("http://{}/.well-known/jwks.json", api.addr),
             )
             .env("AUTHORIZER_CLIENT_IDS", CLIENT)
+            .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -505,4 +510,98 @@ fn wrong_json_types_in_events_are_malformed_requests_naming_nothing_internal() {
     // Not malformed: the two genuine tokens, and a null methodArn (absent, refused as such).
     let expected_malformed = cases.len() - 3;
     assert_eq!(malformed, expected_malformed, "decision lines:\n{logs}");
+}
+
+/// The Data Product Portal's API-key clients through the front door's REQUEST authorizer
+/// (`AUTHORIZER_FORWARD_API_KEYS=true`, as the template sets it with `PortalApiKeyClients=forward`):
+/// a request with an `x-key` and no `Authorization` is allowed for exactly its own method ARN,
+/// one with a token is judged by the token, and the key appears in no answer and no log line,
+/// even at `debug`.
+#[test]
+fn api_keys_are_forwarded_for_their_own_method_and_never_written_anywhere() {
+    const KEY: &str = "dpp-runtime-api-key-81c2f7";
+    const PROXY_ARN: &str =
+        "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/GET/api/v2/data_products";
+    let key = Key(KeyPair::generate(KeySize::Rsa2048).expect("RSA key"));
+    let bearer = key.bearer();
+    let request = |headers: Value| {
+        let multi: serde_json::Map<String, Value> = headers
+            .as_object()
+            .expect("headers")
+            .iter()
+            .map(|(k, v)| (k.clone(), json!([v])))
+            .collect();
+        json!({"type": "REQUEST", "methodArn": PROXY_ARN, "resource": "/api/{proxy+}",
+               "path": "/api/v2/data_products", "httpMethod": "GET",
+               "headers": headers, "multiValueHeaders": multi})
+        .to_string()
+    };
+    let events = [
+        request(json!({"x-key": KEY})),
+        request(json!({"X-Key": KEY, "Authorization": "Bearer a.b.c"})),
+        request(json!({"x-key": KEY, "Authorization": bearer})),
+        request(json!({})),
+    ];
+    let api = RuntimeApi::start(key.jwks());
+    let function = Function::start_with(
+        &api,
+        &[
+            ("AUTHORIZER_FORWARD_API_KEYS", "true"),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    for (i, event) in events.iter().enumerate() {
+        api.invoke(&format!("key-{i}"), event.as_bytes());
+    }
+    let replies = api.wait_for_replies(events.len());
+    let logs = function.stop();
+    let Some(replies) = replies else {
+        panic!("the function did not answer every event; its output:\n{logs}");
+    };
+    let reply = |i: usize| {
+        replies
+            .iter()
+            .find(|(id, _)| *id == format!("key-{i}"))
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("no reply to event {i}"))
+    };
+    assert_eq!(
+        reply(0),
+        Reply::Response(json!({
+            "principalId": "api-key",
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": PROXY_ARN}
+            ]},
+            "context": {"auth": "api_key"}
+        }))
+    );
+    assert!(
+        matches!(reply(1), Reply::Error(v) if v["errorMessage"] == "Unauthorized"),
+        "an invalid token beside a key is refused: {:?}",
+        reply(1)
+    );
+    assert!(
+        matches!(reply(2), Reply::Response(v) if v["principalId"] == "sub-1"),
+        "a valid token beside a key is judged as a token: {:?}",
+        reply(2)
+    );
+    assert!(
+        matches!(reply(3), Reply::Error(v) if v["errorMessage"] == "Unauthorized"),
+        "no credential at all: {:?}",
+        reply(3)
+    );
+    for (_, r) in &replies {
+        assert!(
+            !format!("{r:?}").contains(KEY),
+            "an answer carries the key: {r:?}"
+        );
+    }
+    assert!(!logs.contains(KEY), "a log line carries the key:\n{logs}");
+    assert_eq!(
+        logs.lines()
+            .filter(|l| l.contains("authorizer decision"))
+            .count(),
+        events.len(),
+        "{logs}"
+    );
 }

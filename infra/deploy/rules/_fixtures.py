@@ -10,7 +10,8 @@ thing broken, the way the old checker's mutations broke it) that opens with comm
 
 Every portal-auth rule (E9xxx) must fail at least one fixture and pass at least one template:
 template.yaml itself, which must lint clean (no error, no warning), counts for all of them.
-Two cfn-lint processes lint everything. Prints `ok`/`FAIL` lines and, last,
+Further templates given after the first (check.sh gives a copy of template.yaml with
+PortalBackendUrl set) must lint clean too. Two cfn-lint processes lint everything. Prints `ok`/`FAIL` lines and, last,
 `rules: N passed, M failed`; exits non-zero on any failure.
 """
 
@@ -29,7 +30,7 @@ EXPECT = re.compile(r"#\s*(fails|passes):\s*([EWI]\d{4})\s*(.*?)\s*$")
 
 
 def main() -> int:
-    template = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "template.yaml"
+    templates = [Path(a).resolve() for a in sys.argv[1:]] or [ROOT / "template.yaml"]
     fixtures = sorted((HERE / "fixtures").glob("*.yaml"))
     ours = sorted(
         line.split(":", 1)[0]
@@ -39,7 +40,7 @@ def main() -> int:
         if re.match(r"E9\d{3}:", line)
     )
     # Two cfn-lint processes (this machine has two cores), each on half of the templates.
-    files = [template, *fixtures]
+    files = [*templates, *fixtures]
     procs = [
         subprocess.Popen(
             [str(CFN_LINT), "--append-rules", str(HERE), "--format", "json", "--", *map(str, files[i::2])],
@@ -71,12 +72,13 @@ def main() -> int:
             failed.append(name)
             print(f"FAIL  {name}\n        {detail}")
 
-    rel = template.relative_to(ROOT) if template.is_relative_to(ROOT) else template
-    record(
-        f"cfn-lint + portal-auth rules on {rel}: clean (passes {', '.join(ours)})",
-        not found.get(template),
-        "\n        ".join(f"{i} {msg}" for i, msg in found.get(template, [])),
-    )
+    for template in templates:
+        rel = template.relative_to(ROOT) if template.is_relative_to(ROOT) else template
+        record(
+            f"cfn-lint + portal-auth rules on {rel}: clean (passes {', '.join(ours)})",
+            not found.get(template),
+            "\n        ".join(f"{i} {msg}" for i, msg in found.get(template, [])),
+        )
     fails_seen = {r: 0 for r in ours}
     passes_seen = {r: 1 for r in ours}  # template.yaml
     for fixture in fixtures:

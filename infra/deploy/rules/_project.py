@@ -24,7 +24,9 @@ DEVICE_FUNCTIONS = [f for f in FUNCTIONS if f.startswith("device-")]
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 API_TYPES = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
 
-# design.md's endpoint table: these and only these routes are public.
+# design.md's endpoint table: these and only these of portal-auth's own routes are public, the
+# RFC 8628 dialect's and the Data Product Portal dialect's (issue 11; always routed: the
+# functions answer 404 while PortalClientCompatibility is false).
 PUBLIC_ROUTES = {
     ("POST", "/device/code"): "device-code",
     ("GET", "/.well-known/oauth-authorization-server"): "device-code",
@@ -32,7 +34,44 @@ PUBLIC_ROUTES = {
     ("GET", "/device"): "device-verify",
     ("POST", "/device"): "device-verify",
     ("GET", "/device/callback"): "device-callback",
+    ("POST", "/api/v2/authn/device/device_token"): "device-code",
+    ("POST", "/api/v2/authn/device/jwt_token"): "device-token",
+    ("GET", "/api/v2/authn/device"): "device-verify",
 }
+
+# The front door (issue 11, item 3): with PortalBackendUrl set, the REST API proxies the Data
+# Product Portal's API to it, behind the authorizer, except the routes that must stay public.
+PORTAL_BACKEND_PARAMETER = "PortalBackendUrl"
+PORTAL_API_KEYS_PARAMETER = "PortalApiKeyClients"
+PORTAL_COMPAT_PARAMETER = "PortalClientCompatibility"
+PROXY_ROUTE = ("X-AMAZON-APIGATEWAY-ANY-METHOD", "/api/{proxy+}")
+PROXY_URI = "${PortalBackendUrl}/api/{proxy}"
+# CORS preflights carry no credentials: the proxy's OPTIONS goes to the backend unauthorized.
+PROXY_PREFLIGHT = ("OPTIONS", "/api/{proxy+}")
+# The portal's own public routes (its backend/app/main.py), proxied to the same path without
+# the authorizer.
+PORTAL_PUBLIC_ROUTES = {
+    ("GET", "/api/v2/version"),
+    ("GET", "/api/docs"),
+    ("GET", "/api/openapi.json"),
+    ("GET", "/api/oauth2-redirect"),
+}
+# The rest of the portal backend's own device flow: 404 at the gateway (a mock), any method.
+PORTAL_RETIRED_PATHS = {"/api/v2/authn/device/allow", "/api/v2/authn/device/deny", "/api/v2/authn/device/callback"}
+# What each front-door value must look like (PortalBackendUrl's AllowedPattern is run on them).
+BACKEND_URLS_ACCEPTED = ["", "https://portal.example.com", "https://portal.example.com:8443", "https://portal.example.com/base/path"]
+BACKEND_URLS_REFUSED = [
+    "http://portal.example.com", "https://portal.example.com/", "portal.example.com", "https://",
+    "https://portal.example.com/api?x=1", "https://portal.example.com#f", "https://portal example.com",
+    "ftp://portal.example.com",
+]
+# The parameter values E9201 and E9203 judge the template under: the front door off, and on with
+# each API-key policy. Parameters a template does not declare are left out.
+FRONT_DOOR_SCENARIOS = [
+    ("PortalBackendUrl empty", {PORTAL_BACKEND_PARAMETER: ""}),
+    ("PortalBackendUrl set, PortalApiKeyClients=forward", {PORTAL_BACKEND_PARAMETER: "https://portal.example.com", PORTAL_API_KEYS_PARAMETER: "forward"}),
+    ("PortalBackendUrl set, PortalApiKeyClients=refuse", {PORTAL_BACKEND_PARAMETER: "https://portal.example.com", PORTAL_API_KEYS_PARAMETER: "refuse"}),
+]
 # The sample protected portal route; there must be at least this one behind the authorizer.
 SAMPLE_PROTECTED_ROUTE = ("GET", "/me")
 HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "x-amazon-apigateway-any-method"}
@@ -48,17 +87,20 @@ COGNITO_ACTIONS = {"cognito-idp:DescribeUserPoolClient"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 DEVICE_ENV = {"TABLE_NAME", "PUBLIC_BASE_URL", "COGNITO_USER_POOL_ID", "COGNITO_DOMAIN", "DEVICE_CLIENT_IDS"}
+# PORTAL_COMPAT_ENABLED (the portal dialect's switch) is read by the shared device config;
+# the three functions that serve the dialect's routes must be told it, device-callback may be.
 REQUIRED_ENV = {
-    "device-code": DEVICE_ENV | {"DEVICE_CODE_TTL_SECONDS", "DEVICE_POLL_INTERVAL_SECONDS"},
-    "device-token": DEVICE_ENV,
-    "device-verify": DEVICE_ENV,
+    "device-code": DEVICE_ENV | {"DEVICE_CODE_TTL_SECONDS", "DEVICE_POLL_INTERVAL_SECONDS", "PORTAL_COMPAT_ENABLED"},
+    "device-token": DEVICE_ENV | {"PORTAL_COMPAT_ENABLED"},
+    "device-verify": DEVICE_ENV | {"PORTAL_COMPAT_ENABLED"},
     "device-callback": DEVICE_ENV,
     "authorizer": {"COGNITO_USER_POOL_ID", "AUTHORIZER_CLIENT_IDS"},
 }
 ALLOWED_ENV = {
-    **{f: REQUIRED_ENV[f] | {"COGNITO_REGION"} for f in DEVICE_FUNCTIONS},
+    **{f: REQUIRED_ENV[f] | {"COGNITO_REGION", "PORTAL_COMPAT_ENABLED"} for f in DEVICE_FUNCTIONS},
     "authorizer": REQUIRED_ENV["authorizer"]
-    | {"COGNITO_REGION", "COGNITO_ISSUER", "COGNITO_JWKS_URL", "AUTHORIZER_REQUIRED_SCOPES", "AUTHORIZER_REQUIRED_GROUPS"},
+    | {"COGNITO_REGION", "COGNITO_ISSUER", "COGNITO_JWKS_URL", "AUTHORIZER_REQUIRED_SCOPES", "AUTHORIZER_REQUIRED_GROUPS",
+       "AUTHORIZER_FORWARD_API_KEYS"},
 }
 
 REQUIRED_OUTPUTS = {
@@ -200,18 +242,144 @@ def openapi(template: dict) -> tuple[str, dict] | None:
     return (lid, body) if isinstance(body, dict) else None
 
 
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
 def routes(body: dict) -> dict[tuple[str, str], dict]:
-    return {
-        (str(method).upper(), str(path)): op
-        for path, item in (body.get("paths") or {}).items()
-        if isinstance(item, dict)
-        for method, op in item.items()
-        if str(method).lower() in HTTP_METHODS and isinstance(op, dict)
-    }
+    """(METHOD, path) -> operation. A path item or operation under Fn::If counts with both of
+    its branches (AWS::NoValue is no route): the routes some parameter values create. Rules
+    that judge one set of parameter values resolve the body first (`resolve`)."""
+    out = {}
+    for path, item in (body.get("paths") or {}).items():
+        for alt in alternatives(item):
+            if not isinstance(alt, dict) or alt == NO_VALUE:
+                continue
+            for method, op in alt.items():
+                if str(method).lower() not in HTTP_METHODS:
+                    continue
+                for op_alt in alternatives(op):
+                    if isinstance(op_alt, dict) and op_alt != NO_VALUE:
+                        out.setdefault((str(method).upper(), str(path)), op_alt)
+    return out
+
+
+def route_name(method: str, path: str) -> str:
+    """`GET /me`, `ANY /api/{proxy+}` (x-amazon-apigateway-any-method), for messages."""
+    return f"{'ANY' if method == 'X-AMAZON-APIGATEWAY-ANY-METHOD' else method} {path}"
 
 
 def security_schemes(body: dict) -> dict[str, dict]:
-    return (body.get("components") or {}).get("securitySchemes") or body.get("securityDefinitions") or {}
+    """Scheme name -> scheme; a scheme under Fn::If with its first real branch."""
+    schemes = (body.get("components") or {}).get("securitySchemes") or body.get("securityDefinitions") or {}
+    out = {}
+    for name, scheme in schemes.items() if isinstance(schemes, dict) else []:
+        real = [a for a in alternatives(scheme) if isinstance(a, dict) and a != NO_VALUE]
+        if real:
+            out[str(name)] = real[0]
+    return out
+
+
+# --------------------------------------------------------------------------- parameter values
+
+
+class Unresolvable(Exception):
+    """A condition or Fn::If these helpers do not evaluate (so a rule cannot vouch for it)."""
+
+
+def parameter_values(template: dict, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Every declared parameter's default as CloudFormation passes it (a string), with
+    `overrides` for the parameters the template declares."""
+    declared = template.get("Parameters") or {}
+    out = {}
+    for name, param in declared.items():
+        v = param.get("Default", "") if isinstance(param, dict) else ""
+        if isinstance(v, list):
+            v = ",".join(map(str, v))
+        out[str(name)] = ("true" if v else "false") if isinstance(v, bool) else str(v)
+    out.update({k: v for k, v in (overrides or {}).items() if k in declared})
+    return out
+
+
+def _operand(template: dict, value: Any, params: dict[str, str], seen: tuple[str, ...]) -> Any:
+    if isinstance(value, (str, int, float, bool)):
+        return str(value)
+    name = ref(value)
+    if name is not None:
+        if name not in params:
+            raise Unresolvable(f"Ref {name} is not a parameter")
+        return params[name]
+    return condition_expr(template, value, params, seen)
+
+
+def condition_expr(template: dict, expr: Any, params: dict[str, str], seen: tuple[str, ...] = ()) -> bool:
+    """A condition expression's value under these parameter values."""
+    if not isinstance(expr, dict) or len(expr) != 1:
+        raise Unresolvable(f"not a condition: {expr!r}")
+    ((fn, args),) = expr.items()
+    if fn == "Condition":
+        return condition(template, str(args), params, seen)
+    if fn == "Fn::Equals" and isinstance(args, list) and len(args) == 2:
+        a, b = (_operand(template, x, params, seen) for x in args)
+        return a == b
+    if fn == "Fn::Not" and isinstance(args, list) and len(args) == 1:
+        return not condition_expr(template, args[0], params, seen)
+    if fn == "Fn::And" and isinstance(args, list):
+        return all(condition_expr(template, x, params, seen) for x in args)
+    if fn == "Fn::Or" and isinstance(args, list):
+        return any(condition_expr(template, x, params, seen) for x in args)
+    raise Unresolvable(f"{fn} is not evaluated")
+
+
+def condition(template: dict, name: str, params: dict[str, str], seen: tuple[str, ...] = ()) -> bool:
+    """The named condition's value under these parameter values."""
+    conditions = template.get("Conditions") or {}
+    if name not in conditions or name in seen:
+        raise Unresolvable(f"condition {name} is {'circular' if name in seen else 'not defined'}")
+    return condition_expr(template, conditions[name], params, seen + (name,))
+
+
+def resolve(value: Any, template: dict, params: dict[str, str]) -> Any:
+    """`value` with every Fn::If replaced by the branch these parameter values choose, and every
+    member or item that is then AWS::NoValue removed (as CloudFormation does)."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            args = value["Fn::If"]
+            if not (isinstance(args, list) and len(args) == 3 and isinstance(args[0], str)):
+                raise Unresolvable(f"malformed Fn::If {args!r}")
+            return resolve(args[1] if condition(template, args[0], params) else args[2], template, params)
+        out = {}
+        for k, v in value.items():
+            r = resolve(v, template, params)
+            if r != NO_VALUE:
+                out[str(k)] = r
+        return out
+    if isinstance(value, list):
+        return [r for r in (resolve(v, template, params) for v in value) if r != NO_VALUE]
+    return value
+
+
+def front_door_scenarios(template: dict) -> list[tuple[str, dict[str, str]]]:
+    """(label, parameter values) for each of FRONT_DOOR_SCENARIOS the template's parameters
+    allow; a template without PortalBackendUrl has one: its defaults."""
+    declared = template.get("Parameters") or {}
+    if PORTAL_BACKEND_PARAMETER not in declared:
+        return [("defaults", parameter_values(template))]
+    out, seen = [], set()
+    for label, overrides in FRONT_DOOR_SCENARIOS:
+        if PORTAL_API_KEYS_PARAMETER not in declared:
+            label = label.split(",")[0]
+        params = parameter_values(template, overrides)
+        key = tuple(sorted((k, params.get(k)) for k in overrides))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((label, params))
+    return out
+
+
+def merge_by_scenario(found: dict[str, list[str]], labels: list[str]) -> list[str]:
+    """Messages found under some scenarios: once each, naming the scenarios unless it is all."""
+    return [msg if len(where) == len(labels) else f"{msg} (with {'; '.join(where)})" for msg, where in found.items()]
 
 
 def parameter_default(template: dict, value: Any) -> Any:

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use authorizer::{Authorizer, Clock, Config, ManualClock, Options, Outcome, Rejection};
+use authorizer::{
+    ApiKeyClients, Authorizer, Clock, Config, ManualClock, Options, Outcome, Rejection,
+};
 use portal_auth_tests::authorizer_support::*;
 
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_JwksTest";
@@ -28,6 +30,7 @@ fn setup(server: JwksServer) -> Setup {
         client_ids: vec![CLIENT.into()],
         required_scopes: Vec::new(),
         required_groups: Vec::new(),
+        api_key_clients: ApiKeyClients::Refuse,
     };
     let clock = Arc::new(ManualClock::starting_now());
     let options = Options::default()
@@ -221,6 +224,7 @@ async fn a_hanging_endpoint_times_out_and_fails_closed() {
         client_ids: vec![CLIENT.into()],
         required_scopes: Vec::new(),
         required_groups: Vec::new(),
+        api_key_clients: ApiKeyClients::Refuse,
     };
     let clock = Arc::new(ManualClock::starting_now());
     let options = Options::default()
