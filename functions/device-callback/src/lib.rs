@@ -15,6 +15,7 @@
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::Deps;
+use portal_auth_device::audit::{self, Event, Record};
 use portal_auth_device::pages::{self, Message};
 use portal_auth_device::request;
 use portal_auth_device::store::SignInBinding;
@@ -53,11 +54,12 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     let now = deps.clock.now();
     if params.contains_key("error") {
         return match deps.store.cancel_sign_in(&grant, &proof, now).await {
-            Ok(true) => {
+            Ok(Some(denied)) => {
                 tracing::info!(grant = grant.short(), "sign-in cancelled at Cognito");
+                audit::record(deps.emf, Event::Denied, &Record::of_grant(&denied));
                 pages::message(c, Message::SignInCancelled, &[clear])
             }
-            Ok(false) => invalid(deps),
+            Ok(None) => invalid(deps),
             Err(e) => unavailable(deps, &e),
         };
     }
@@ -72,14 +74,15 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
         .bind_callback(&grant, &proof, &Secret::new(code), now)
         .await
     {
-        Ok(true) => {
+        Ok(Some(bound)) => {
             tracing::info!(
                 grant = grant.short(),
                 "signed in: the device can collect its tokens"
             );
+            audit::record(deps.emf, Event::CallbackBound, &Record::of_grant(&bound));
             pages::message(c, Message::SignedIn, &[clear])
         }
-        Ok(false) => {
+        Ok(None) => {
             tracing::info!(
                 grant = grant.short(),
                 "callback refused: replayed, forged, expired or another browser's"

@@ -11,7 +11,7 @@
 //! the refresh of its clients' SDK is RFC 6749's, at `/device/token`.
 
 use lambda_http::{Body, Request, Response};
-use portal_auth_device::request::Form;
+use portal_auth_device::request::{self, Form};
 use portal_auth_device::wire::{portal, rfc8628};
 use portal_auth_device::{Deps, client_auth, flow};
 use portal_auth_domain::{DEVICE_CODE_GRANT_TYPE, Dialect, ErrorCode, OAuthError};
@@ -90,6 +90,7 @@ async fn refresh(deps: &Deps, req: &Request, form: &Form) -> Result<Response<Bod
     let presented = client_auth::presented(req, form)?;
     let client = client_auth::authenticate(&presented, &deps.config, &deps.clients).await?;
     let refresh_token = form.require("refresh_token")?;
-    let tokens = flow::refresh(deps, &client, refresh_token).await?;
+    let device = request::device_info(req);
+    let tokens = flow::refresh(deps, &client, refresh_token, &device).await?;
     Ok(rfc8628::tokens(tokens))
 }

@@ -30,6 +30,7 @@
 
 use lambda_http::{Body, Request, Response};
 use portal_auth_device::Deps;
+use portal_auth_device::audit::{self, Event, Record};
 use portal_auth_device::pages::{self, CSRF_COOKIE, Confirmation, Message, RemoteNotice};
 use portal_auth_device::request::{self, Form};
 use portal_auth_device::store::{Attempt, SignInBinding, UserCodeEntry};
@@ -119,6 +120,7 @@ async fn show(deps: &Deps, req: &Request) -> Response<Body> {
         device_user_agent: entry.device.user_agent.as_deref().unwrap_or("unknown"),
         remote: stance.notice(device_ip),
     };
+    audit::record(deps.emf, Event::ConfirmationViewed, &stance.record(&entry));
     let csrf = pages::csrf_token(&browser_secret, &entry.user_code);
     pages::confirm(&deps.config, &view, &csrf, &browser_secret)
 }
@@ -153,6 +155,18 @@ impl Stance {
             browser_ip: self.browser.ip.as_deref().unwrap_or("unknown"),
             refused: self.policy == RemoteApproval::Deny,
         })
+    }
+
+    /// The audit record of `entry` seen from this browser.
+    fn record<'a>(&'a self, entry: &'a UserCodeEntry) -> Record<'a> {
+        Record {
+            grant: Some(&entry.grant),
+            client_id: Some(&entry.client_id),
+            device: Some(&entry.device),
+            approver: Some(&self.browser),
+            remote: Some(self.remote),
+            user: None,
+        }
     }
 
     /// Why an Approve with this `form` must be refused, if it must.
@@ -201,7 +215,7 @@ async fn decide(deps: &Deps, req: &Request) -> Response<Body> {
     };
     match form.get("decision") {
         Some("approve") => approve(deps, req, &form, &entry, &attempt).await,
-        Some("deny") => deny(deps, &entry, &attempt).await,
+        Some("deny") => deny(deps, req, &entry, &attempt).await,
         _ => pages::message(&deps.config, Message::ChooseDecision, &[]),
     }
 }
@@ -233,6 +247,12 @@ async fn look_up(
         .map_err(|e| unavailable(deps, &e))?
         .ok_or_else(|| {
             tracing::info!("user code look-up refused: the IP's attempts are spent");
+            let browser = request::device_info(req);
+            let record = Record {
+                approver: Some(&browser),
+                ..Record::default()
+            };
+            audit::record(deps.emf, Event::CodeEntryBlocked, &record);
             too_many(deps)
         })?;
     let entry = match UserCode::parse(raw) {
@@ -291,7 +311,7 @@ async fn approve(
         return pages::message(c, refusal, &[]);
     }
     let approver = Approver {
-        browser: stance.browser,
+        browser: stance.browser.clone(),
         remote: stance.remote,
     };
     let prepared =
@@ -318,6 +338,7 @@ async fn approve(
         remote = approver.remote,
         "approved: sending the browser to sign in"
     );
+    audit::record(deps.emf, Event::Approved, &stance.record(entry));
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", entry.client_id.as_str())
@@ -338,10 +359,17 @@ async fn approve(
     pages::redirect(c, &location, &cookies)
 }
 
-async fn deny(deps: &Deps, entry: &UserCodeEntry, attempt: &Attempt) -> Response<Body> {
+async fn deny(
+    deps: &Deps,
+    req: &Request,
+    entry: &UserCodeEntry,
+    attempt: &Attempt,
+) -> Response<Body> {
     match deps.store.deny(entry, attempt, deps.clock.now()).await {
         Ok(true) => {
             tracing::info!(grant = entry.grant.short(), "denied by the person");
+            let stance = Stance::of(deps, req, entry);
+            audit::record(deps.emf, Event::Denied, &stance.record(entry));
             pages::message(&deps.config, Message::Denied, &[])
         }
         Ok(false) => unknown_code(deps),

@@ -11,9 +11,11 @@ use portal_auth_domain::{
 };
 use serde_json::{Map, Value};
 
+use crate::audit::{self, Event, Record, User};
 use crate::store::{CreateError, Quota};
 use crate::token_client::TokenError;
 use crate::{AppClient, Deps};
+use portal_auth_runtime::metrics::{Dims, Metric};
 
 /// Tries at storing a grant before giving up: with 20⁸ ≈ 2.6·10¹⁰ codes, a second user-code
 /// collision in a row means something other than chance is wrong; a transaction conflict (a
@@ -105,6 +107,11 @@ pub async fn authorize(
         dialect = dialect.as_str(),
         "device authorization issued"
     );
+    audit::record(
+        deps.emf,
+        Event::AuthorizationRequested,
+        &Record::of_grant(&issued.grant),
+    );
     Ok(issued)
 }
 
@@ -190,6 +197,12 @@ async fn issue(deps: &Deps, request: GrantRequest) -> Result<Issued, OAuthError>
                     limit = quota.name,
                     "device authorization refused: issuance limit reached"
                 );
+                let record = Record {
+                    client_id: Some(&request.client_id),
+                    device: Some(&request.device),
+                    ..Record::default()
+                };
+                audit::record(deps.emf, Event::RateLimited, &record);
                 return Err(OAuthError::rate_limited(
                     "too many device authorizations: retry later",
                     quota.counter.retry_after(now),
@@ -238,7 +251,12 @@ pub async fn poll(
             interval_secs: grant.map(|g| (g.interval_ms + SLOW_DOWN_STEP_MS).div_ceil(1000)),
         },
         (PollVerdict::AccessDenied, _) => PollOutcome::AccessDenied,
-        (PollVerdict::ExpiredToken, _) => PollOutcome::ExpiredToken,
+        (PollVerdict::ExpiredToken, grant) => {
+            if let Some(g) = &grant {
+                audit::record(deps.emf, Event::ExpiredOnPoll, &Record::of_grant(g));
+            }
+            PollOutcome::ExpiredToken
+        }
         (PollVerdict::InvalidGrant | PollVerdict::Redeem, _) => PollOutcome::InvalidGrant,
     }
 }
@@ -284,6 +302,12 @@ async fn redeem(
     {
         Ok(mut tokens) => {
             tracing::info!(grant = hash.short(), client_id = %client.client_id, "tokens issued");
+            let user = User::from_token_response(&tokens);
+            audit::record(
+                deps.emf,
+                Event::TokensIssued,
+                &Record::of_grant(grant).with_user(&user),
+            );
             tokens.insert("scope".into(), grant.scope.to_string().into());
             PollOutcome::Tokens(tokens)
         }
@@ -293,6 +317,7 @@ async fn redeem(
                 cognito_error = code,
                 "Cognito refused the code"
             );
+            exchange_failed(deps, client, "rejected");
             fail(deps, grant).await
         }
         Err(TokenError::Unavailable(why)) => {
@@ -301,6 +326,7 @@ async fn redeem(
                 error = why,
                 "Cognito unreachable: grant released"
             );
+            exchange_failed(deps, client, "unavailable");
             if let Err(e) = deps.store.release(hash, code, now).await {
                 tracing::error!(grant = hash.short(), error = %e, "could not release the grant: it stays consumed");
             }
@@ -309,6 +335,13 @@ async fn redeem(
             }
         }
     }
+}
+
+/// Counts a failed redemption at Cognito: `rejected` (the grant fails) or `unavailable`
+/// (the grant is released).
+fn exchange_failed(deps: &Deps, client: &AppClient, outcome: &'static str) {
+    let dims = Dims::client(client.client_id.as_str()).with_outcome(outcome);
+    deps.emf.count(Metric::CognitoExchangeFailures, 1, dims);
 }
 
 /// A won grant that can never yield tokens. A failed write leaves it consumed (never
@@ -328,6 +361,7 @@ pub async fn refresh(
     deps: &Deps,
     client: &AppClient,
     refresh_token: &str,
+    device: &DeviceInfo,
 ) -> Result<Tokens, OAuthError> {
     let refused = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     if !deps.tokens.accepts_refresh_token_shape(refresh_token) {
@@ -335,7 +369,16 @@ pub async fn refresh(
         return Err(refused());
     }
     match deps.tokens.refresh(client, refresh_token).await {
-        Ok(tokens) => Ok(tokens),
+        Ok(tokens) => {
+            let user = User::from_token_response(&tokens);
+            let record = Record {
+                client_id: Some(&client.client_id),
+                device: Some(device),
+                ..Record::default()
+            };
+            audit::record(deps.emf, Event::Refreshed, &record.with_user(&user));
+            Ok(tokens)
+        }
         Err(TokenError::Rejected(code)) => {
             tracing::info!(client_id = %client.client_id, cognito_error = code, "refresh refused");
             Err(refused())

@@ -1,4 +1,5 @@
-//! What the four device-flow functions share: their configuration, the DynamoDB grant store,
+//! What the four device-flow functions share: their configuration, the audit trail
+//! ([`audit`]), the DynamoDB grant store,
 //! the Cognito app-client cache, client authentication, the flow's decisions ([`flow`]),
 //! reading requests ([`request`]) and writing answers per wire format ([`wire`]).
 //!
@@ -6,6 +7,7 @@
 //! to a plain `handle(&deps, request)`; tests build theirs with [`Deps::new`] around their own
 //! SDK clients (pointing at emulators, with call counters) and clock.
 
+pub mod audit;
 pub mod client_auth;
 pub mod clients;
 pub mod config;
@@ -19,6 +21,7 @@ pub mod wire;
 use std::sync::Arc;
 
 use portal_auth_domain::{Clock, SystemClock};
+use portal_auth_runtime::metrics::{Emf, Function};
 use portal_auth_runtime::{ConfigError, Env};
 
 pub use clients::{AppClient, AppClients};
@@ -35,6 +38,8 @@ pub struct Deps {
     pub clients: AppClients,
     pub tokens: TokenClient,
     pub clock: Arc<dyn Clock>,
+    /// This function's CloudWatch metrics (EMF lines on stdout, dimension `function`).
+    pub emf: Emf,
 }
 
 impl Deps {
@@ -45,6 +50,8 @@ impl Deps {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Deps {
+            // Tests share one Deps across handlers; each function's main names its own.
+            emf: Emf::new(Function::DeviceCode),
             store: GrantStore::new(dynamodb, config.table_name.clone()),
             tokens: TokenClient::new(config.cognito_token_endpoint()),
             clients: AppClients::new(cognito, config.user_pool.id.clone()),
@@ -55,7 +62,7 @@ impl Deps {
 
     /// Reads the configuration and builds the AWS clients (honouring `AWS_ENDPOINT_URL_*`),
     /// failing with the name of the first missing or malformed variable.
-    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    pub async fn from_env(env: &Env, function: Function) -> Result<Self, ConfigError> {
         let config = DeviceConfig::from_env(env)?;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
@@ -63,25 +70,28 @@ impl Deps {
         let cognito_config = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk)
             .region(aws_config::Region::new(config.user_pool.region.clone()))
             .build();
-        Ok(Deps::new(
+        let mut deps = Deps::new(
             config,
             aws_sdk_dynamodb::Client::new(&sdk),
             aws_sdk_cognitoidentityprovider::Client::from_conf(cognito_config),
             Arc::new(SystemClock),
-        ))
+        );
+        deps.emf = Emf::new(function);
+        Ok(deps)
     }
 }
 
-/// The `main` of a device-flow function: JSON logs, configuration and clients once (a bad
-/// variable fails the cold start, naming it), then every request to `$handle(&deps, request)`.
+/// The `main` of a device-flow function `$function` (a [`Function`]): JSON logs, configuration
+/// and clients once (a bad variable fails the cold start, naming it), then every request to
+/// `$handle(&deps, request)`.
 #[macro_export]
 macro_rules! lambda_main {
-    ($handle:path) => {
+    ($handle:path, $function:expr) => {
         #[tokio::main]
         async fn main() -> Result<(), lambda_http::Error> {
             $crate::portal_auth_runtime::logging::init();
             let env = $crate::portal_auth_runtime::Env::from_process();
-            let deps = std::sync::Arc::new($crate::Deps::from_env(&env).await?);
+            let deps = std::sync::Arc::new($crate::Deps::from_env(&env, $function).await?);
             lambda_http::run(lambda_http::service_fn(move |req| {
                 let deps = deps.clone();
                 async move { Ok::<_, lambda_http::Error>($handle(&deps, req).await) }

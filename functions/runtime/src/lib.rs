@@ -5,12 +5,15 @@
 //!   answering requests wrongly.
 //! - [`cognito`]: facts derived from the user pool id (region, issuer, JWKS URL).
 //! - [`logging`]: structured logs (JSON inside Lambda, carrying the request id of the invocation).
+//! - [`metrics`]: CloudWatch embedded metric format lines on stdout, namespace `PortalAuth`,
+//!   from a closed set of metric names and low-cardinality dimensions.
 //!
 //! This crate links no AWS SDK, so the authorizer can use it and stay small.
 
 pub mod cognito;
 pub mod env;
 pub mod logging;
+pub mod metrics;
 
 pub use cognito::UserPool;
 pub use env::{ConfigError, Env};

@@ -2,6 +2,7 @@
 //! (ripgrep's layout): the AWS SDK and the handlers are linked once, not once per file.
 //! `cargo test -p portal-auth-tests --test integration <module>::` runs one file's tests.
 
+mod audit;
 mod authorizer_accept;
 mod authorizer_hostile;
 mod authorizer_jwks;

@@ -44,9 +44,8 @@ use portal_auth_domain::{
 };
 
 use items::{
-    APPROVER_IP, APPROVER_USER_AGENT, ATTEMPTS, AUTHORIZATION_CODE, Attributes, BINDING_HASH,
-    CLIENT_ID, EXPIRES_AT, Item, PK, REMOTE_APPROVAL, STATE_HASH, USER_CODE, grant_pk, n, s,
-    user_code_pk,
+    APPROVER_IP, APPROVER_USER_AGENT, ATTEMPTS, AUTHORIZATION_CODE, BINDING_HASH, CLIENT_ID,
+    EXPIRES_AT, Item, PK, REMOTE_APPROVAL, STATE_HASH, grant_pk, n, s, user_code_pk,
 };
 use transition::{Expressions, Transition, conditional};
 
@@ -525,7 +524,7 @@ impl GrantStore {
         binding: &SignInBinding,
         authorization_code: &Secret,
         now: Millis,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Grant>, StoreError> {
         let change = Self::callback(grant, binding, GrantStatus::Approved, now)
             .set(AUTHORIZATION_CODE, authorization_code.expose_secret());
         self.finish_sign_in(&change).await
@@ -538,7 +537,7 @@ impl GrantStore {
         grant: &DeviceCodeHash,
         binding: &SignInBinding,
         now: Millis,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Grant>, StoreError> {
         let change = Self::callback(grant, binding, GrantStatus::Denied, now);
         self.finish_sign_in(&change).await
     }
@@ -557,8 +556,8 @@ impl GrantStore {
     /// `change`, then the user code's deletion, so a used code is an unknown code: two calls,
     /// since only the grant names its user code. Should the deletion fail, the code stays
     /// visible until it expires, but every decision on it fails the grant's condition (logged,
-    /// not returned).
-    async fn finish_sign_in(&self, change: &Transition<'_>) -> Result<bool, StoreError> {
+    /// not returned). `Some(grant)` as it now stands, `None` when the condition failed.
+    async fn finish_sign_in(&self, change: &Transition<'_>) -> Result<Option<Grant>, StoreError> {
         let result = self
             .update(change)
             .return_values(ReturnValue::AllNew)
@@ -571,14 +570,13 @@ impl GrantStore {
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                return Ok(false);
+                return Ok(None);
             }
             Err(err) => return Err(StoreError::sdk("UpdateItem", err)),
         };
-        if let Ok(code) = Attributes(&item).user_code(USER_CODE) {
-            self.delete_user_code(&code, change.grant).await;
-        }
-        Ok(true)
+        let grant = items::parse_grant(&item)?;
+        self.delete_user_code(&grant.user_code, change.grant).await;
+        Ok(Some(grant))
     }
 
     async fn delete_user_code(&self, code: &UserCode, grant: &DeviceCodeHash) {
@@ -700,7 +698,7 @@ impl GrantStore {
     ) -> Result<u64, StoreError> {
         let attempt = Counter::new("code_entry", ip, window, now);
         Ok(match self.get_item(attempt.pk).await? {
-            Some(item) => Attributes(&item).number(ATTEMPTS).unwrap_or(0),
+            Some(item) => items::Attributes(&item).number(ATTEMPTS).unwrap_or(0),
             None => 0,
         })
     }
