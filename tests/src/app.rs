@@ -125,6 +125,15 @@ pub fn from_address(req: Request, ip: Option<&str>) -> Request {
     req.with_request_context(RequestContext::ApiGatewayV2(context))
 }
 
+/// An `Authorization: Basic` value for `id:secret` (RFC 7617).
+pub fn basic_auth(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
 /// A form POST.
 pub fn form_post(path: &str, form: &str) -> Request {
     request(
@@ -273,6 +282,15 @@ impl TestApp {
             .expect("Scan")
             .items
             .unwrap_or_default()
+    }
+
+    /// `req` with the confidential client's HTTP Basic credentials.
+    pub fn as_confidential(&self, req: Request) -> Request {
+        let auth = basic_auth(
+            &self.pool.confidential_client_id,
+            &self.pool.confidential_client_secret,
+        );
+        with_header(req, "authorization", &auth)
     }
 
     /// The same app (table, pool, clock) with its configuration changed by `change`.

@@ -8,23 +8,27 @@
 //! code, `state`, authorization code, PKCE verifier, client secret or token appears in any
 //! line; every EMF line is valid EMF with the expected metric names.
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::OnceLock;
 
-use base64::Engine;
 use portal_auth_domain::DeviceCode;
 use portal_auth_runtime::metrics::{self, Metric};
-use portal_auth_tests::app::{TestApp, form_post, spawn_app, with_header};
+use portal_auth_tests::app::{TestApp, form_post, spawn_app};
 use portal_auth_tests::browser::{Browser, hidden_field, urlencode};
 use serde_json::Value;
 
-/// Where the captured log lines go.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    /// This thread's captured log output, while a [`LogCapture`] is alive.
+    static CAPTURED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
 
-impl Write for Lines {
+/// Writes to this thread's capture, if any, else nowhere.
+struct ThreadCapture;
+
+impl Write for ThreadCapture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURED.with_borrow_mut(|c| c.as_mut().map(|c| c.extend_from_slice(buf)));
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -32,45 +36,64 @@ impl Write for Lines {
     }
 }
 
-impl Lines {
-    fn all(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .map(str::to_owned)
-            .collect()
+/// The log lines this thread writes while it lives (a `current_thread` test's handlers run on
+/// the test's thread).
+struct LogCapture;
+
+impl LogCapture {
+    /// Installs, once per test binary, the subscriber the functions install in Lambda (JSON,
+    /// flattened, the same filter) with `RUST_LOG=trace` — every level the functions can be
+    /// made to log at — as the global default, writing to per-thread captures. Global, not
+    /// scoped: tracing caches each callsite's interest process-wide, and a callsite first hit
+    /// by a parallel test while only a thread-scoped subscriber existed elsewhere is skipped.
+    fn start() -> Self {
+        static INSTALLED: OnceLock<()> = OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(portal_auth_runtime::logging::filter("trace"))
+                .with_target(false)
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(true)
+                .without_time()
+                .with_writer(|| ThreadCapture)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in the test binary");
+        });
+        CAPTURED.with_borrow_mut(|c| *c = Some(Vec::new()));
+        LogCapture
+    }
+
+    fn lines(&self) -> Vec<String> {
+        CAPTURED.with_borrow(|c| {
+            String::from_utf8_lossy(c.as_deref().unwrap_or_default())
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
     }
 }
 
-/// The subscriber the functions install in Lambda (JSON, flattened, the same filter), with
-/// `RUST_LOG=trace`: every level the functions can be made to log at.
-fn capture_logs() -> (Lines, tracing::subscriber::DefaultGuard) {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(portal_auth_runtime::logging::filter("trace"))
-        .with_target(false)
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(true)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    (lines, tracing::subscriber::set_default(subscriber))
-}
-
-fn basic(app: &TestApp) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            app.pool.confidential_client_id, app.pool.confidential_client_secret
-        ))
-    )
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        CAPTURED.with_borrow_mut(|c| *c = None);
+    }
 }
 
 fn confidential(app: &TestApp, path: &str, form: &str) -> lambda_http::Request {
-    with_header(form_post(path, form), "authorization", &basic(app))
+    app.as_confidential(form_post(path, form))
+}
+
+/// The value of `name` in `url`'s query.
+fn query_param(url: &str, name: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("{name} in {url}"))
 }
 
 const BROWSER_IP: &str = "203.0.113.9";
@@ -79,7 +102,7 @@ const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 #[tokio::test(flavor = "current_thread")]
 async fn every_grant_event_is_audited_once_and_nothing_secret_is_logged() {
     let app = spawn_app().await.reconfigured(|c| c.issue_max_per_ip = 3);
-    let (logs, _guard) = capture_logs();
+    let logs = LogCapture::start();
     let emf = metrics::capture();
     let mut secrets: Vec<String> = vec![app.pool.confidential_client_secret.clone()];
 
@@ -111,19 +134,9 @@ async fn every_grant_event_is_audited_once_and_nothing_secret_is_logged() {
         .await;
     assert_eq!(approved.status, 302, "{}", approved.html);
     let authorize = approved.location.unwrap();
-    let state = url::Url::parse(&authorize)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
+    let state = query_param(&authorize, "state");
     let callback = browser.sign_in_at_cognito(&authorize).await;
-    let code = url::Url::parse(&callback)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .unwrap();
+    let code = query_param(&callback, "code");
     secrets.extend([state, code]);
     assert_eq!(browser.follow_callback(&app, &callback).await.status, 200);
     app.advance_secs(5);
@@ -183,7 +196,7 @@ async fn every_grant_event_is_audited_once_and_nothing_secret_is_logged() {
     }
 
     // Every line parses; the audit lines are the events, once each, with their fields.
-    let lines = logs.all();
+    let lines = logs.lines();
     assert!(lines.len() > 20, "{} lines captured", lines.len());
     let parsed: Vec<Value> = lines
         .iter()

@@ -189,11 +189,10 @@ async fn policies_allow_confirm_and_deny_per_client() {
     // The confidential client falls under the default: allow. No warning, no box, but the
     // grant still records that the approval was remote.
     let form = "scope=openid";
-    let req = portal_auth_tests::app::with_header(
-        from_address(form_post("/prod/device/code", form), Some("198.51.100.7")),
-        "authorization",
-        &basic(&app),
-    );
+    let req = app.as_confidential(from_address(
+        form_post("/prod/device/code", form),
+        Some("198.51.100.7"),
+    ));
     let answer = app.call_device_code(req).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let confidential_code = answer.body["user_code"].as_str().unwrap().to_owned();
@@ -204,17 +203,6 @@ async fn policies_allow_confirm_and_deny_per_client() {
         status_of(&app, &confidential_code).await,
         (GrantStatus::Redirected, Some(true))
     );
-}
-
-fn basic(app: &TestApp) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            app.pool.confidential_client_id, app.pool.confidential_client_secret
-        ))
-    )
 }
 
 #[tokio::test]
@@ -292,11 +280,7 @@ async fn the_per_client_ceiling_holds_across_addresses() {
     assert!(refused.retry_after.is_some());
     assert_eq!(app.table_items().await.len(), before);
     // The other client has its own ceiling.
-    let req = portal_auth_tests::app::with_header(
-        form_post("/prod/device/code", "scope=openid"),
-        "authorization",
-        &basic(&app),
-    );
+    let req = app.as_confidential(form_post("/prod/device/code", "scope=openid"));
     assert_eq!(app.call_device_code(req).await.status, 200);
     app.advance_secs(60);
     assert_eq!(issue_from(&app, "198.51.100.99").await.status, 200);

@@ -4,11 +4,10 @@
 //! cognito-local. The grant is the same one RFC 8628 clients get: same store, same pages, same
 //! exchange; only the edge differs.
 
-use base64::Engine;
 use lambda_http::Body;
 use portal_auth_domain::{DeviceCode, Dialect, GrantStatus};
 use portal_auth_tests::app::{
-    Answer, DEVICE_CODE_GRANT, TestApp, form_post, request, spawn_app, with_header,
+    Answer, DEVICE_CODE_GRANT, TestApp, basic_auth, form_post, request, spawn_app, with_header,
 };
 use portal_auth_tests::browser::{Browser, claims};
 use portal_auth_tests::cognito::DEMO_USERNAME;
@@ -17,24 +16,9 @@ use serde_json::Value;
 const DEVICE_TOKEN: &str = "/prod/api/v2/authn/device/device_token";
 const JWT_TOKEN: &str = "/prod/api/v2/authn/device/jwt_token";
 
-fn basic(id: &str, secret: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
-    )
-}
-
 /// A no-body POST with the confidential client's Basic credentials, as both portal clients send.
 fn portal_request(app: &TestApp, path_and_query: &str) -> lambda_http::Request {
-    let auth = basic(
-        &app.pool.confidential_client_id,
-        &app.pool.confidential_client_secret,
-    );
-    with_header(
-        request("POST", path_and_query, None, Body::Empty),
-        "authorization",
-        &auth,
-    )
+    app.as_confidential(request("POST", path_and_query, None, Body::Empty))
 }
 
 /// `POST …/device_token?scope=openid&client_id=…` (the Go CLI still sends the deprecated
@@ -216,16 +200,8 @@ async fn a_portal_client_polls_without_slowing_down_and_gets_tokens_once_then_ex
         app.pool.confidential_client_id,
         tokens["refresh_token"].as_str().expect("a refresh token")
     );
-    let auth = basic(
-        &app.pool.confidential_client_id,
-        &app.pool.confidential_client_secret,
-    );
     let refreshed = app
-        .call_token(with_header(
-            form_post("/prod/device/token", &form),
-            "authorization",
-            &auth,
-        ))
+        .call_token(app.as_confidential(form_post("/prod/device/token", &form)))
         .await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
     assert!(refreshed.body["access_token"].is_string());
@@ -267,16 +243,8 @@ async fn unknown_malformed_and_other_dialect_codes_are_400_expired() {
     let (portal_code, _, _, _) = read_device_flow(&device_token(&app).await);
     app.advance_secs(5);
     let form = format!("grant_type={DEVICE_CODE_GRANT}&device_code={portal_code}");
-    let auth = basic(
-        &app.pool.confidential_client_id,
-        &app.pool.confidential_client_secret,
-    );
     let rfc = app
-        .call_token(with_header(
-            form_post("/prod/device/token", &form),
-            "authorization",
-            &auth,
-        ))
+        .call_token(app.as_confidential(form_post("/prod/device/token", &form)))
         .await;
     assert_eq!(rfc.status, 400);
     assert_eq!(rfc.error(), "invalid_grant");
@@ -289,9 +257,9 @@ async fn wrong_or_missing_basic_is_401_and_a_public_client_is_refused() {
     let public = &app.pool.public_client_id;
     let confidential = &app.pool.confidential_client_id;
     let cases = [
-        Some(basic(confidential, "wrong-secret")),
-        Some(basic("unknownclient123", "x")),
-        Some(basic(public, "")),
+        Some(basic_auth(confidential, "wrong-secret")),
+        Some(basic_auth("unknownclient123", "x")),
+        Some(basic_auth(public, "")),
         Some("Bearer abc".to_owned()),
         None,
     ];
