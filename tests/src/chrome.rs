@@ -94,11 +94,15 @@ impl Chrome {
         body.text().await.expect("text")
     }
 
+    /// Where [`Chrome::screenshot`] saves `<name>.png`.
+    pub fn screenshot_path(&self, name: &str) -> PathBuf {
+        self.shots.join(format!("{name}.png"))
+    }
+
     /// On the confirmation page: presses Approve, signs the demo user in at cognito-local's
     /// hosted UI (screenshot `<prefix>-cognito-sign-in`), and waits for our success page
     /// (screenshot `<prefix>-signed-in`).
     pub async fn approve_and_sign_in(&self, prefix: &str) {
-        use crate::cognito::{DEMO_PASSWORD, DEMO_USERNAME};
         use fantoccini::Locator;
         let approve = self.wait_for(Locator::Css("button[value=approve]")).await;
         approve
@@ -106,6 +110,36 @@ impl Chrome {
             .click()
             .await
             .expect("click Approve");
+        self.sign_in_at_cognito(prefix).await;
+    }
+
+    /// On the confirmation page of a remote approval: ticks "I started this on a remote machine
+    /// that I control", then as [`Chrome::approve_and_sign_in`].
+    pub async fn confirm_remote_approve_and_sign_in(&self, prefix: &str) {
+        self.tick_remote_confirmation().await;
+        self.approve_and_sign_in(prefix).await;
+    }
+
+    /// Ticks the remote-approval checkbox (`remote_confirmed`), as a person would, by a click.
+    pub async fn tick_remote_confirmation(&self) {
+        use fantoccini::Locator;
+        let checkbox = self
+            .wait_for(Locator::Id("remote_confirmed"))
+            .await
+            .expect("the remote-approval checkbox");
+        checkbox.click().await.expect("tick the checkbox");
+        assert!(
+            checkbox.is_selected().await.expect("checkbox state"),
+            "the remote-approval checkbox is ticked"
+        );
+    }
+
+    /// At cognito-local's hosted UI (after Approve redirected there): signs the demo user in
+    /// (screenshot `<prefix>-cognito-sign-in`) and waits for our success page (screenshot
+    /// `<prefix>-signed-in`).
+    pub async fn sign_in_at_cognito(&self, prefix: &str) {
+        use crate::cognito::{DEMO_PASSWORD, DEMO_USERNAME};
+        use fantoccini::Locator;
         let username = self.wait_for(Locator::Css("input[name=username]")).await;
         self.screenshot(&format!("{prefix}-cognito-sign-in")).await;
         username
@@ -131,10 +165,86 @@ impl Chrome {
         self.screenshot(&format!("{prefix}-signed-in")).await;
     }
 
+    /// Runs axe-core ([`axe_script`]: `infra/local/node_modules/axe-core/axe.min.js`, pinned in
+    /// `infra/local/package.json`) on the current page with its default rules (WCAG 2.x A and
+    /// AA, and best practices) and returns what it found.
+    ///
+    /// The script goes in over WebDriver (`execute`): ChromeDriver evaluates it through the
+    /// DevTools protocol, which the page's `Content-Security-Policy` (`default-src 'none'`, no
+    /// script allowed) does not govern, so the page is checked exactly as it is served.
+    pub async fn axe_run(&self) -> AxeResults {
+        let source = std::fs::read_to_string(axe_script())
+            .expect("axe-core: run `make install` (npm ci in infra/local)");
+        let loaded = self
+            .client
+            .execute(
+                &format!("{source}\n;return typeof axe === 'object' ? axe.version : null;"),
+                vec![],
+            )
+            .await
+            .expect("inject axe-core");
+        let version = loaded
+            .as_str()
+            .unwrap_or_else(|| panic!("axe-core did not load: {loaded}"))
+            .to_owned();
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ['violations', 'incomplete'] })
+                .then(r => done(JSON.stringify({
+                    violations: r.violations,
+                    incomplete: r.incomplete,
+                    passes: r.passes.map(p => p.id),
+                })))
+                .catch(e => done(JSON.stringify({ error: String(e) })));
+        "#;
+        let answer = self
+            .client
+            .execute_async(script, vec![])
+            .await
+            .expect("axe.run");
+        let text = answer.as_str().expect("axe's JSON");
+        let mut results: serde_json::Value = serde_json::from_str(text).expect("axe's JSON");
+        assert!(results.get("error").is_none(), "axe.run failed: {results}");
+        let mut take = |key: &str| match results[key].take() {
+            serde_json::Value::Array(items) => items,
+            other => panic!("axe's {key}: {other}"),
+        };
+        AxeResults {
+            version,
+            violations: take("violations"),
+            incomplete: take("incomplete"),
+            passes: take("passes")
+                .into_iter()
+                .filter_map(|id| id.as_str().map(str::to_owned))
+                .collect(),
+        }
+    }
+
     /// Ends the browser session; dropping then stops ChromeDriver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
+}
+
+/// What [`Chrome::axe_run`] found on a page, as axe-core reports it.
+#[derive(Debug)]
+pub struct AxeResults {
+    /// axe-core's version (`axe.version`).
+    pub version: String,
+    /// Rules the page fails: `id`, `impact` (minor, moderate, serious, critical), `help`,
+    /// `helpUrl`, and `nodes[]` with each element's `target` (CSS selectors), `html` and
+    /// `failureSummary`.
+    pub violations: Vec<serde_json::Value>,
+    /// Rules axe could not decide alone ("needs review"), in the same shape.
+    pub incomplete: Vec<serde_json::Value>,
+    /// The ids of the rules the page passes.
+    pub passes: Vec<String>,
+}
+
+/// axe-core's browser bundle, installed by `npm ci` in `infra/local` (`make install`), in the
+/// `node_modules` that `infra/local/test-stack.sh` exports as `PORTAL_TEST_NODE_MODULES`.
+pub fn axe_script() -> PathBuf {
+    PathBuf::from(crate::emulator_endpoint("PORTAL_TEST_NODE_MODULES")).join("axe-core/axe.min.js")
 }
 
 impl Drop for Chrome {

@@ -182,6 +182,129 @@ impl LocalStack {
     }
 }
 
+/// An API Gateway HTTP API event (payload format 2.0) for `method path` with a form `body`, as
+/// API Gateway would send it for a request from `source_ip`: the caller's address is in
+/// `requestContext.http.sourceIp`, the one place the functions read it from (never a header).
+pub fn http_api_event(
+    method: &str,
+    path: &str,
+    source_ip: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> serde_json::Value {
+    let user_agent = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+        .map(|(_, value)| *value)
+        .unwrap_or("");
+    let headers: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), (*value).into()))
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": user_agent,
+            },
+            "requestId": crate::unique_name("request"),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": now,
+        },
+        "body": body,
+        "isBase64Encoded": false,
+    })
+}
+
+/// What a function answered through the Lambda Invoke API: an API Gateway response.
+#[derive(Debug)]
+pub struct InvokeResponse {
+    pub status: u16,
+    pub headers: serde_json::Value,
+    pub body: String,
+}
+
+impl LocalStack {
+    /// Sends `event` straight to `function` through `cargo lambda watch`'s Lambda Invoke API
+    /// (`POST /2015-03-31/functions/<function>/invocations`, as `aws lambda invoke` would), not
+    /// through its HTTP routing: so the test, like API Gateway, decides what the event's
+    /// request context says (its `sourceIp` above all). Returns the function's API Gateway
+    /// response, its body decoded.
+    pub async fn invoke(&self, function: &str, event: &serde_json::Value) -> InvokeResponse {
+        use base64::Engine;
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/2015-03-31/functions/{function}/invocations",
+                self.base_url
+            ))
+            .json(event)
+            .send()
+            .await
+            .expect("Lambda Invoke API");
+        assert_eq!(response.status(), 200, "the Invoke API ran {function}");
+        let answer: serde_json::Value = response.json().await.expect("the function's answer");
+        let raw = answer["body"].as_str().unwrap_or_default();
+        let body = if answer["isBase64Encoded"].as_bool().unwrap_or(false) {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .expect("base64 body");
+            String::from_utf8(bytes).expect("UTF-8 body")
+        } else {
+            raw.to_owned()
+        };
+        InvokeResponse {
+            status: answer["statusCode"]
+                .as_u64()
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or_else(|| panic!("no statusCode in {answer}")),
+            headers: answer["headers"].clone(),
+            body,
+        }
+    }
+
+    /// `POST /device/code` for the public client, as a device at `source_ip` would send it
+    /// through API Gateway (see [`LocalStack::invoke`]); returns the device authorization
+    /// response (RFC 8628 §3.2).
+    pub async fn request_code_from(&self, source_ip: &str, user_agent: &str) -> serde_json::Value {
+        let body =
+            serde_urlencoded::to_string([("client_id", self.pool.public_client_id.as_str())])
+                .expect("form");
+        let host = self.base_url.trim_start_matches("http://").to_owned();
+        let event = http_api_event(
+            "POST",
+            "/device/code",
+            source_ip,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("host", host.as_str()),
+                ("user-agent", user_agent),
+            ],
+            &body,
+        );
+        let response = self.invoke("device-code", &event).await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        serde_json::from_str(&response.body).expect("JSON")
+    }
+}
+
 fn log_file(dir: &Path, name: &str) -> Stdio {
     std::fs::OpenOptions::new()
         .create(true)

@@ -7,6 +7,7 @@ mod authorizer_accept;
 mod authorizer_hostile;
 mod authorizer_jwks;
 mod bad_input;
+mod browser_a11y;
 mod browser_e2e;
 mod deploy_config;
 mod device_authorization;
