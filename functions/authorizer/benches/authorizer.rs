@@ -10,11 +10,20 @@
 //! - `verified_token_cache_hit`: the same decision for a token this instance has already
 //!   verified (SHA-256 of the token, cache lookup, `exp`, the rules, the response).
 //!
+//! Metrics are on, as in the Lambda: every decision renders its EMF line. The line goes to
+//! this thread's `metrics::capture()` (drained every [`DRAIN_EVERY`] decisions), not to stdout,
+//! so the figures include building the line but not a terminal's or pipe's write, as they
+//! leave out the log line's. `full_decision_rest_token_without_metrics` and
+//! `verified_token_cache_hit_without_metrics` are the same decisions with metrics off, run in
+//! the same process under the same load: the difference is what the metrics cost.
+//!
 //! When `AUTHORIZER_BENCH_INPUT` names a file, the token, its JWKS and the pool facts are
 //! written there so aws-jwt-verify can verify the very same token.
 
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use std::cell::Cell;
 
 use authorizer::jwks::VerifyingKey;
 use authorizer::{ApiKeyClients, Authorization, Authorizer, AuthorizerEvent, Config, Options};
@@ -24,6 +33,7 @@ use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
+use portal_auth_runtime::metrics::{self, Capture, Emf, Function};
 use serde_json::{Value, json};
 
 const POOL_ID: &str = "eu-west-1_BenchPool1";
@@ -95,7 +105,34 @@ fn fixture() -> Fixture {
     }
 }
 
-fn authorizer(fixture: &Fixture, verified_cache: usize) -> Authorizer {
+/// Captured lines are dropped this often (a line is about 250 bytes).
+const DRAIN_EVERY: u32 = 1024;
+
+/// The benchmark thread's EMF sink: keeps lines as the Lambda would write them, and drops them
+/// every [`DRAIN_EVERY`] decisions so memory stays flat over millions of iterations.
+struct Sink {
+    capture: Capture,
+    count: Cell<u32>,
+}
+
+impl Sink {
+    fn new() -> Self {
+        Self {
+            capture: metrics::capture(),
+            count: Cell::new(0),
+        }
+    }
+
+    fn tick(&self) {
+        let n = self.count.get().wrapping_add(1);
+        self.count.set(n);
+        if n.is_multiple_of(DRAIN_EVERY) {
+            drop(self.capture.take());
+        }
+    }
+}
+
+fn authorizer(fixture: &Fixture, verified_cache: usize, metered: bool) -> Authorizer {
     let config = Config {
         issuer: issuer(),
         // Never contacted: the key set is preloaded.
@@ -105,7 +142,10 @@ fn authorizer(fixture: &Fixture, verified_cache: usize) -> Authorizer {
         required_groups: vec!["portal-users".into()],
         api_key_clients: ApiKeyClients::Refuse,
     };
-    let options = Options::default().with_verified_cache(verified_cache);
+    let mut options = Options::default().with_verified_cache(verified_cache);
+    if metered {
+        options = options.with_metrics(Emf::new(Function::Authorizer));
+    }
     let authorizer = Authorizer::new(config, options).expect("authorizer");
     let jwks = serde_json::to_vec(&fixture.jwks).expect("JSON");
     authorizer.preload_jwks(&jwks).expect("JWKS");
@@ -140,9 +180,17 @@ fn benches(c: &mut Criterion) {
     let http = AuthorizerEvent::HttpApiV2 {
         authorization: Authorization::One(header),
     };
-    let uncached = authorizer(&fixture, 0);
-    let cached = authorizer(&fixture, 10_000);
-    for (name, a) in [("uncached", &uncached), ("cached", &cached)] {
+    let uncached = authorizer(&fixture, 0, true);
+    let cached = authorizer(&fixture, 10_000, true);
+    let uncached_quiet = authorizer(&fixture, 0, false);
+    let cached_quiet = authorizer(&fixture, 10_000, false);
+    let sink = Sink::new();
+    for (name, a) in [
+        ("uncached", &uncached),
+        ("cached", &cached),
+        ("uncached without metrics", &uncached_quiet),
+        ("cached without metrics", &cached_quiet),
+    ] {
         let answer = runtime.block_on(a.handle(&rest)).expect(name);
         let value = serde_json::to_value(answer).expect("JSON");
         assert_eq!(
@@ -150,6 +198,12 @@ fn benches(c: &mut Criterion) {
             "{name}"
         );
     }
+    // The metered decisions wrote their lines to the sink, not to stdout; the others none.
+    assert_eq!(
+        sink.capture.take().len(),
+        2,
+        "one EMF line per metered decision"
+    );
 
     let (signing_input, signature) = fixture.token.rsplit_once('.').expect("three parts");
     let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
@@ -163,19 +217,44 @@ fn benches(c: &mut Criterion) {
             )
         })
     });
+    // Every variant ticks the sink, so the metered and quiet ones do the same bookkeeping.
     group.bench_function("full_decision_rest_token", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(uncached.handle(black_box(&rest)).await.is_ok()) })
+        b.to_async(&runtime).iter(|| async {
+            let ok = uncached.handle(black_box(&rest)).await.is_ok();
+            sink.tick();
+            black_box(ok)
+        })
     });
     group.bench_function("full_decision_http_api_v2", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(uncached.handle(black_box(&http)).await.is_ok()) })
+        b.to_async(&runtime).iter(|| async {
+            let ok = uncached.handle(black_box(&http)).await.is_ok();
+            sink.tick();
+            black_box(ok)
+        })
     });
     group.bench_function("verified_token_cache_hit", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(cached.handle(black_box(&rest)).await.is_ok()) })
+        b.to_async(&runtime).iter(|| async {
+            let ok = cached.handle(black_box(&rest)).await.is_ok();
+            sink.tick();
+            black_box(ok)
+        })
+    });
+    group.bench_function("full_decision_rest_token_without_metrics", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let ok = uncached_quiet.handle(black_box(&rest)).await.is_ok();
+            sink.tick();
+            black_box(ok)
+        })
+    });
+    group.bench_function("verified_token_cache_hit_without_metrics", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let ok = cached_quiet.handle(black_box(&rest)).await.is_ok();
+            sink.tick();
+            black_box(ok)
+        })
     });
     group.finish();
+    drop(sink);
 }
 
 criterion_group!(authorizer_benches, benches);

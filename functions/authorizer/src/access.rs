@@ -22,6 +22,17 @@ pub enum Verdict {
     DenyGroup,
 }
 
+impl Verdict {
+    /// The `outcome` dimension of the `Forbidden` metric (`allow` is never counted as one).
+    pub const fn outcome(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::DenyScope => "missing_scope",
+            Verdict::DenyGroup => "missing_group",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AccessRules {
     client_ids: Vec<String>,

@@ -11,11 +11,26 @@
 //! Logging: one `info` line per decision with the event shape, the outcome and, for a refusal,
 //! its [`Rejection`] reason. Neither the token nor any claim is ever logged above `debug`, and
 //! an API key is never logged at all (it is never read).
+//!
+//! Metrics ([`Options::with_metrics`]): one EMF line per decision, namespace `PortalAuth`,
+//! dimension `function` = `authorizer` and:
+//!
+//! | Decision | Metrics | Dimensions besides `function` |
+//! |---|---|---|
+//! | Allow (a token) | `Allowed` | `client_id` (an accepted client, from the verified token) |
+//! | Allow (a forwarded API key) | `Allowed` | `outcome` = `api_key` |
+//! | Deny (403) | `Forbidden` | `client_id`, `outcome` = `missing_scope` or `missing_group` |
+//! | 401 | `Unauthorized` | `outcome` = the rejection's fixed [`Reason`](crate::rejection::Reason) |
+//!
+//! plus `TokenCacheHits` = 1 on the same line when the verified-token cache answered. JWKS
+//! fetches count on lines of their own ([`crate::jwks`]). [`Authorizer::decide`] alone emits
+//! nothing: like the log line, the metric belongs to [`Authorizer::handle`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_runtime::Diagnostic;
+use portal_auth_runtime::metrics::{Dims, Emf, Metric};
 
 use crate::access::{AccessRules, Verdict};
 use crate::api_key::{ApiKeyClients, exact_resource};
@@ -30,13 +45,17 @@ use crate::rejection::Rejection;
 use crate::response::{AuthorizerResponse, Effect, stage_wildcard};
 use portal_auth_domain::{Clock, SystemClock};
 
-/// Tuning and test seams; [`Options::default`] is what the Lambda runs with.
+/// Tuning and test seams; [`Options::default`] with [`Options::with_metrics`] is what the
+/// Lambda runs with.
 #[derive(Clone)]
 pub struct Options {
     pub clock: Arc<dyn Clock>,
     pub jwks: JwksOptions,
     /// Verified tokens kept; `0` turns the cache off.
     pub verified_cache_capacity: usize,
+    /// Where the decision and JWKS metrics go; `None` (the default) emits none, so that tests
+    /// and tools that build an authorizer write no EMF lines to their stdout.
+    pub metrics: Option<Emf>,
 }
 
 impl Default for Options {
@@ -45,6 +64,7 @@ impl Default for Options {
             clock: Arc::new(SystemClock),
             jwks: JwksOptions::default(),
             verified_cache_capacity: DEFAULT_CAPACITY,
+            metrics: None,
         }
     }
 }
@@ -68,6 +88,12 @@ impl Options {
 
     pub fn with_verified_cache(mut self, capacity: usize) -> Self {
         self.verified_cache_capacity = capacity;
+        self
+    }
+
+    /// Emits the metrics on `emf` (the Lambda: `Emf::new(Function::Authorizer)`).
+    pub fn with_metrics(mut self, emf: Emf) -> Self {
+        self.metrics = Some(emf);
         self
     }
 }
@@ -105,6 +131,22 @@ pub enum Outcome {
     ApiKey,
 }
 
+/// An [`Outcome`] and whether the verified-token cache answered it (for `TokenCacheHits`).
+#[derive(Debug)]
+struct Decision {
+    outcome: Outcome,
+    cache_hit: bool,
+}
+
+impl From<Outcome> for Decision {
+    fn from(outcome: Outcome) -> Self {
+        Decision {
+            outcome,
+            cache_hit: false,
+        }
+    }
+}
+
 pub struct Authorizer {
     issuer: String,
     rules: AccessRules,
@@ -112,6 +154,7 @@ pub struct Authorizer {
     verified: VerifiedCache,
     clock: Arc<dyn Clock>,
     api_key_clients: ApiKeyClients,
+    metrics: Option<Emf>,
 }
 
 impl Authorizer {
@@ -120,6 +163,7 @@ impl Authorizer {
             config.jwks_url.clone(),
             &options.jwks,
             Arc::clone(&options.clock),
+            options.metrics,
         )?;
         Ok(Self {
             rules: AccessRules::from_config(&config),
@@ -128,6 +172,7 @@ impl Authorizer {
             verified: VerifiedCache::new(options.verified_cache_capacity),
             clock: options.clock,
             api_key_clients: config.api_key_clients,
+            metrics: options.metrics,
         })
     }
 
@@ -156,14 +201,14 @@ impl Authorizer {
         &self,
         event: &AuthorizerEvent,
     ) -> Result<AuthorizerResponse, Unauthorized> {
-        let (outcome, answer) = match event {
+        let (decision, answer) = match event {
             AuthorizerEvent::RestToken {
                 authorization_token,
                 method_arn,
-            } => {
-                let outcome = self.decide(authorization_token.as_deref()).await;
-                rest_answer(outcome, method_arn.as_deref())
-            }
+            } => rest_answer(
+                self.decide_token(authorization_token.as_deref()).await,
+                method_arn.as_deref(),
+            ),
             AuthorizerEvent::RestRequest {
                 authorization,
                 api_key,
@@ -176,7 +221,7 @@ impl Authorizer {
                 simple_answer(self.decide_header(authorization).await)
             }
             AuthorizerEvent::Unrecognized => (
-                Outcome::Unauthorized(Rejection::UnsupportedEvent),
+                Outcome::Unauthorized(Rejection::UnsupportedEvent).into(),
                 Err(Unauthorized),
             ),
             // A malformed request is refused like an invalid credential, in the form its shape
@@ -184,65 +229,81 @@ impl Authorizer {
             AuthorizerEvent::Malformed {
                 looks_like: Shape::HttpApiV2,
             } => (
-                Outcome::Unauthorized(Rejection::MalformedEvent),
+                Outcome::Unauthorized(Rejection::MalformedEvent).into(),
                 Ok(AuthorizerResponse::simple(None)),
             ),
             AuthorizerEvent::Malformed { .. } => (
-                Outcome::Unauthorized(Rejection::MalformedEvent),
+                Outcome::Unauthorized(Rejection::MalformedEvent).into(),
                 Err(Unauthorized),
             ),
         };
-        log_decision(event.shape(), &outcome);
+        log_decision(event.shape(), &decision.outcome);
+        if let Some(emf) = self.metrics {
+            count_decision(emf, &decision);
+        }
         answer
     }
 
     /// A REST REQUEST: an API-key client to forward, or the `Authorization` header's decision.
-    async fn decide_rest_request(&self, authorization: &Authorization, api_key: ApiKey) -> Outcome {
+    async fn decide_rest_request(
+        &self,
+        authorization: &Authorization,
+        api_key: ApiKey,
+    ) -> Decision {
         if self.api_key_clients.forwards(authorization, api_key) {
-            return Outcome::ApiKey;
+            return Outcome::ApiKey.into();
         }
         self.decide_header(authorization).await
     }
 
-    async fn decide_header(&self, authorization: &Authorization) -> Outcome {
+    async fn decide_header(&self, authorization: &Authorization) -> Decision {
         match authorization {
-            Authorization::One(value) => self.decide(Some(value)).await,
-            Authorization::Missing => self.decide(None).await,
-            Authorization::Ambiguous => Outcome::Unauthorized(Rejection::AmbiguousAuthorization),
+            Authorization::One(value) => self.decide_token(Some(value)).await,
+            Authorization::Missing => self.decide_token(None).await,
+            Authorization::Ambiguous => {
+                Outcome::Unauthorized(Rejection::AmbiguousAuthorization).into()
+            }
         }
     }
 
     /// Decides on an `Authorization` header value.
     pub async fn decide(&self, authorization: Option<&str>) -> Outcome {
+        self.decide_token(authorization).await.outcome
+    }
+
+    async fn decide_token(&self, authorization: Option<&str>) -> Decision {
         let token = match authorization.map(bearer_token) {
-            None => return Outcome::Unauthorized(Rejection::MissingAuthorization),
-            Some(Err(rejection)) => return Outcome::Unauthorized(rejection),
+            None => return Outcome::Unauthorized(Rejection::MissingAuthorization).into(),
+            Some(Err(rejection)) => return Outcome::Unauthorized(rejection).into(),
             Some(Ok(token)) => token,
         };
-        let verified = match self.verify(token).await {
+        let (verified, cache_hit) = match self.verify(token).await {
             Ok(verified) => verified,
-            Err(rejection) => return Outcome::Unauthorized(rejection),
+            Err(rejection) => return Outcome::Unauthorized(rejection).into(),
         };
-        match self.rules.check(&verified) {
+        let outcome = match self.rules.check(&verified) {
             Ok(Verdict::Allow) => Outcome::Allow(verified),
             Ok(verdict) => Outcome::Deny(verified, verdict),
             Err(rejection) => Outcome::Unauthorized(rejection),
-        }
+        };
+        Decision { outcome, cache_hit }
     }
 
-    /// Signature and claims, or the verified-token cache when this exact token passed before.
-    async fn verify(&self, token: &str) -> Result<Arc<VerifiedToken>, Rejection> {
+    /// Signature and claims, or the verified-token cache when this exact token passed before
+    /// (then `true`).
+    async fn verify(&self, token: &str) -> Result<(Arc<VerifiedToken>, bool), Rejection> {
         let now = self.clock.unix_seconds();
         if !self.verified.is_enabled() {
-            return self.verify_uncached(token, now).await.map(Arc::new);
+            let verified = self.verify_uncached(token, now).await?;
+            return Ok((Arc::new(verified), false));
         }
         let digest = VerifiedCache::digest(token);
         if let Some(hit) = self.verified.get(&digest, now) {
-            return Ok(hit);
+            return Ok((hit, true));
         }
         let verified = Arc::new(self.verify_uncached(token, now).await?);
         self.verified.insert(digest, Arc::clone(&verified), now);
-        Ok(verified)
+        Ok((verified, false))
     }
 
     async fn verify_uncached(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
@@ -265,45 +326,72 @@ impl Authorizer {
     }
 }
 
-type Answer = (Outcome, Result<AuthorizerResponse, Unauthorized>);
+type Answer = (Decision, Result<AuthorizerResponse, Unauthorized>);
 
 /// REST: a policy for a valid token (or a forwarded API key), the `Unauthorized` failure
 /// otherwise.
-fn rest_answer(outcome: Outcome, method_arn: Option<&str>) -> Answer {
-    let (effect, token) = match &outcome {
+fn rest_answer(decision: Decision, method_arn: Option<&str>) -> Answer {
+    let unusable_arn = |decision: Decision| {
+        let outcome = Outcome::Unauthorized(Rejection::MethodArn);
+        (
+            Decision {
+                outcome,
+                ..decision
+            },
+            Err(Unauthorized),
+        )
+    };
+    let (effect, token) = match &decision.outcome {
         Outcome::Allow(token) => (Effect::Allow, Arc::clone(token)),
         Outcome::Deny(token, _) => (Effect::Deny, Arc::clone(token)),
-        Outcome::Unauthorized(_) => return (outcome, Err(Unauthorized)),
+        Outcome::Unauthorized(_) => return (decision, Err(Unauthorized)),
         Outcome::ApiKey => {
             return match method_arn.and_then(exact_resource) {
-                Some(resource) => (outcome, Ok(AuthorizerResponse::api_key(resource))),
-                None => (
-                    Outcome::Unauthorized(Rejection::MethodArn),
-                    Err(Unauthorized),
-                ),
+                Some(resource) => (decision, Ok(AuthorizerResponse::api_key(resource))),
+                None => unusable_arn(decision),
             };
         }
     };
     match method_arn.and_then(stage_wildcard) {
         Some(resource) => (
-            outcome,
+            decision,
             Ok(AuthorizerResponse::policy(effect, resource, token)),
         ),
-        None => (
-            Outcome::Unauthorized(Rejection::MethodArn),
-            Err(Unauthorized),
-        ),
+        None => unusable_arn(decision),
     }
 }
 
 /// HTTP API 2.0: `isAuthorized` true only for an allowed token.
-fn simple_answer(outcome: Outcome) -> Answer {
-    let token = match &outcome {
+fn simple_answer(decision: Decision) -> Answer {
+    let token = match &decision.outcome {
         Outcome::Allow(token) => Some(Arc::clone(token)),
         Outcome::Deny(..) | Outcome::Unauthorized(_) | Outcome::ApiKey => None,
     };
-    (outcome, Ok(AuthorizerResponse::simple(token)))
+    (decision, Ok(AuthorizerResponse::simple(token)))
 }
+
+/// The decision's one EMF line (the table in the module docs). Borrows the client id from the
+/// verified token: the line is the only allocation.
+fn count_decision(emf: Emf, decision: &Decision) {
+    let (metric, dims) = match &decision.outcome {
+        Outcome::Allow(token) => (Metric::Allowed, Dims::client(&token.client_id)),
+        Outcome::Deny(token, verdict) => (
+            Metric::Forbidden,
+            Dims::client(&token.client_id).with_outcome(verdict.outcome()),
+        ),
+        Outcome::Unauthorized(rejection) => (
+            Metric::Unauthorized,
+            Dims::outcome(rejection.reason().as_str()),
+        ),
+        Outcome::ApiKey => (Metric::Allowed, Dims::outcome(API_KEY_OUTCOME)),
+    };
+    let metrics = [(metric, 1), (Metric::TokenCacheHits, 1)];
+    let len = if decision.cache_hit { 2 } else { 1 };
+    emf.count_many(&metrics[..len], dims);
+}
+
+/// The `outcome` of an `Allowed` that was a forwarded API key, not a token.
+pub const API_KEY_OUTCOME: &str = "api_key";
 
 fn log_decision(shape: &'static str, outcome: &Outcome) {
     match outcome {
@@ -335,6 +423,7 @@ mod tests {
     use crate::testkit::TestKey;
     use portal_auth_domain::ManualClock;
     use serde_json::{Value, json};
+    use std::cell::Cell;
 
     const ISS: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
     const ARN: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items";
@@ -343,6 +432,8 @@ mod tests {
         authorizer: Authorizer,
         clock: Arc<ManualClock>,
         key: TestKey,
+        config: Config,
+        cache: usize,
     }
 
     fn fixture(scopes: &[&str], groups: &[&str], cache: usize) -> Fixture {
@@ -359,7 +450,7 @@ mod tests {
             issuer: ISS.into(),
             // Never contacted: keys are preloaded, and an unknown kid finds nothing listening.
             jwks_url: "http://127.0.0.1:9/jwks.json".into(),
-            client_ids: vec!["client-1".into()],
+            client_ids: vec!["client1".into()],
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
             api_key_clients,
@@ -369,13 +460,15 @@ mod tests {
             .with_clock(clock.clone())
             .with_verified_cache(cache)
             .with_http_timeout(Duration::from_millis(500));
-        let authorizer = Authorizer::new(config, options).unwrap();
+        let authorizer = Authorizer::new(config.clone(), options).unwrap();
         let key = TestKey::generate("key-1");
         authorizer.preload_jwks(&key.jwks()).unwrap();
         Fixture {
             authorizer,
             clock,
             key,
+            config,
+            cache,
         }
     }
 
@@ -384,7 +477,7 @@ mod tests {
             json!({
                 "iss": ISS, "exp": self.clock.unix_seconds() + 3600,
                 "iat": self.clock.unix_seconds(), "token_use": "access",
-                "sub": "sub-1", "client_id": "client-1", "username": "demo",
+                "sub": "sub-1", "client_id": "client1", "username": "demo",
                 "scope": "openid portal/read", "cognito:groups": ["portal-users"]
             })
         }
@@ -525,7 +618,7 @@ mod tests {
             ));
         }
         let mut other_client = f.claims();
-        other_client["client_id"] = json!("client-2");
+        other_client["client_id"] = json!("client2");
         let header = f.bearer(&other_client);
         for _ in 0..2 {
             assert_eq!(
@@ -549,7 +642,7 @@ mod tests {
             Outcome::Allow(_)
         ));
         let mut claims = f.claims();
-        claims["client_id"] = json!("client-1 ");
+        claims["client_id"] = json!("client1 ");
         let altered = format!(
             "{}.{}.{}",
             token.split('.').next().unwrap(),
@@ -731,6 +824,466 @@ mod tests {
         assert!(logs.contains("credential=\"api-key\""), "{logs}");
         assert_eq!(logs.matches("authorizer decision").count(), 3, "{logs}");
         assert!(!logs.contains(API_KEY), "{logs}");
+    }
+
+    // ------------------------------------------------------------------ metrics
+
+    use portal_auth_runtime::metrics::{self, Capture, Function, validate_emf};
+
+    const EMF: Emf = Emf::new(Function::Authorizer);
+
+    /// A fixture whose authorizer emits its metrics (into the test thread's capture).
+    fn metered(scopes: &[&str], groups: &[&str], cache: usize) -> Fixture {
+        metered_with(scopes, groups, cache, ApiKeyClients::Refuse)
+    }
+
+    fn metered_with(
+        scopes: &[&str],
+        groups: &[&str],
+        cache: usize,
+        api_key_clients: ApiKeyClients,
+    ) -> Fixture {
+        let plain = fixture_with(scopes, groups, cache, api_key_clients);
+        let authorizer = twin(&plain, Some(EMF));
+        Fixture {
+            authorizer,
+            ..plain
+        }
+    }
+
+    /// An authorizer configured as `f`'s, with the same key and clock, and `metrics`.
+    fn twin(f: &Fixture, metrics: Option<Emf>) -> Authorizer {
+        let mut options = Options::default()
+            .with_clock(f.clock.clone())
+            .with_verified_cache(f.cache)
+            .with_http_timeout(Duration::from_millis(500));
+        options.metrics = metrics;
+        let authorizer = Authorizer::new(f.config.clone(), options).unwrap();
+        authorizer.preload_jwks(&f.key.jwks()).unwrap();
+        authorizer
+    }
+
+    /// The captured lines, each checked against the EMF specification and emitted by the
+    /// authorizer, with the dimension names its one DimensionSet declares.
+    fn emf_lines(capture: &Capture) -> Vec<(Value, Vec<String>)> {
+        capture
+            .lines()
+            .iter()
+            .map(|line| {
+                let value = validate_emf(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                let directive = &value["_aws"]["CloudWatchMetrics"][0];
+                assert_eq!(directive["Namespace"], "PortalAuth", "{line}");
+                assert_eq!(value["function"], "authorizer", "{line}");
+                let set = directive["Dimensions"][0].as_array().unwrap();
+                let dims = set.iter().map(|d| d.as_str().unwrap().to_owned()).collect();
+                (value, dims)
+            })
+            .collect()
+    }
+
+    /// Metric names with their values, in the line's order.
+    type Named = Vec<(String, u64)>;
+
+    /// The metric names of one line, with their values.
+    fn metrics_of(line: &Value) -> Named {
+        line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let name = m["Name"].as_str().unwrap().to_owned();
+                let value = line[&name].as_u64().unwrap();
+                (name, value)
+            })
+            .collect()
+    }
+
+    /// Handles `event` and returns its one line: metrics, dimension names, client id, outcome.
+    async fn one_line(
+        f: &Fixture,
+        event: &AuthorizerEvent,
+    ) -> (Named, Vec<String>, Option<String>, Option<String>) {
+        let capture = metrics::capture();
+        let _ = f.authorizer.handle(event).await;
+        let lines = emf_lines(&capture);
+        assert_eq!(lines.len(), 1, "one EMF line per decision: {lines:?}");
+        let (line, dims) = &lines[0];
+        let text = |k: &str| line.get(k).and_then(Value::as_str).map(str::to_owned);
+        (
+            metrics_of(line),
+            dims.clone(),
+            text("client_id"),
+            text("outcome"),
+        )
+    }
+
+    fn names(metrics: &[(&str, u64)]) -> Named {
+        metrics.iter().map(|(n, v)| (n.to_string(), *v)).collect()
+    }
+
+    fn dims(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[tokio::test]
+    async fn an_allowed_token_counts_allowed_for_its_client_and_a_cache_hit_on_the_same_line() {
+        let f = metered(&[], &[], 16);
+        let event = rest_token(&f.bearer(&f.claims()));
+        let first = one_line(&f, &event).await;
+        assert_eq!(
+            first,
+            (
+                names(&[("Allowed", 1)]),
+                dims(&["function", "client_id"]),
+                Some("client1".into()),
+                None
+            )
+        );
+        let again = one_line(&f, &event).await;
+        assert_eq!(
+            again,
+            (
+                names(&[("Allowed", 1), ("TokenCacheHits", 1)]),
+                dims(&["function", "client_id"]),
+                Some("client1".into()),
+                None
+            )
+        );
+        let http = AuthorizerEvent::HttpApiV2 {
+            authorization: Authorization::One(f.bearer(&f.claims())),
+        };
+        // The same token in another event shape: the same cache entry.
+        assert_eq!(
+            one_line(&f, &http).await.0,
+            names(&[("Allowed", 1), ("TokenCacheHits", 1)])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_scope_or_group_counts_forbidden_with_its_client_and_why() {
+        for (scopes, groups, why) in [
+            (&["portal/write"][..], &[][..], "missing_scope"),
+            (&[][..], &["admins"][..], "missing_group"),
+        ] {
+            let f = metered(scopes, groups, 0);
+            let line = one_line(&f, &rest_token(&f.bearer(&f.claims()))).await;
+            assert_eq!(
+                line,
+                (
+                    names(&[("Forbidden", 1)]),
+                    dims(&["function", "client_id", "outcome"]),
+                    Some("client1".into()),
+                    Some(why.into())
+                )
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn every_refusal_counts_unauthorized_with_its_fixed_reason_and_no_client() {
+        let f = metered(&[], &[], 16);
+        let mut expired = f.claims();
+        expired["exp"] = json!(f.clock.unix_seconds() - 3600);
+        expired["iat"] = json!(f.clock.unix_seconds() - 7200);
+        let mut other_client = f.claims();
+        other_client["client_id"] = json!("client2");
+        let mut wrong_issuer = f.claims();
+        wrong_issuer["iss"] = json!(format!("{ISS}/"));
+        let mut id_token = f.claims();
+        id_token["token_use"] = json!("id");
+        // Another key under the same kid: the signature does not verify.
+        let forged = format!("Bearer {}", TestKey::generate("key-1").mint(&f.claims()));
+        let none_alg = format!(
+            "Bearer {}.{}.{}",
+            base64_json(&json!({"alg": "none", "kid": "key-1"})),
+            base64_json(&f.claims()),
+            base64_json(&json!("sig"))
+        );
+        let stranger = TestKey::generate("key-9");
+        let unknown_kid = format!("Bearer {}", stranger.mint(&f.claims()));
+        let cases: Vec<(AuthorizerEvent, &str)> = vec![
+            (
+                AuthorizerEvent::RestToken {
+                    authorization_token: None,
+                    method_arn: Some(ARN.into()),
+                },
+                "missing_token",
+            ),
+            (rest_token("Basic dXNlcjpwYXNz"), "malformed_header"),
+            (rest_token("Bearer a.b.c"), "malformed_token"),
+            (rest_token(&none_alg), "wrong_algorithm"),
+            (rest_token(&forged), "bad_signature"),
+            (rest_token(&f.bearer(&expired)), "expired"),
+            (rest_token(&f.bearer(&wrong_issuer)), "wrong_issuer"),
+            (rest_token(&f.bearer(&id_token)), "wrong_token_use"),
+            (rest_token(&f.bearer(&other_client)), "wrong_client"),
+            (AuthorizerEvent::Unrecognized, "malformed_event"),
+            (
+                AuthorizerEvent::Malformed {
+                    looks_like: Shape::HttpApiV2,
+                },
+                "malformed_event",
+            ),
+            (
+                AuthorizerEvent::RestToken {
+                    authorization_token: Some(f.bearer(&f.claims())),
+                    method_arn: Some("garbage".into()),
+                },
+                "malformed_event",
+            ),
+        ];
+        for (event, reason) in &cases {
+            let line = one_line(&f, event).await;
+            assert_eq!(
+                line,
+                (
+                    names(&[("Unauthorized", 1)]),
+                    dims(&["function", "outcome"]),
+                    None,
+                    Some(reason.to_string())
+                ),
+                "{event:?}"
+            );
+        }
+        // An unknown kid refetches the JWKS (nothing listens on port 9): the fetch's own line,
+        // then the decision's.
+        let capture = metrics::capture();
+        let _ = f.authorizer.handle(&rest_token(&unknown_kid)).await;
+        let lines = emf_lines(&capture);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            metrics_of(&lines[0].0),
+            names(&[("JwksFetches", 1), ("JwksFetchErrors", 1)])
+        );
+        assert_eq!(lines[0].0["outcome"], "transport");
+        assert_eq!(metrics_of(&lines[1].0), names(&[("Unauthorized", 1)]));
+        assert_eq!(lines[1].0["outcome"], "unknown_key");
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_refused_by_the_rules_still_counts_its_cache_hit() {
+        let f = metered(&[], &[], 16);
+        let mut other_client = f.claims();
+        other_client["client_id"] = json!("client2");
+        let event = rest_token(&f.bearer(&other_client));
+        assert_eq!(one_line(&f, &event).await.0, names(&[("Unauthorized", 1)]));
+        let (metrics, _, client, outcome) = one_line(&f, &event).await;
+        assert_eq!(
+            metrics,
+            names(&[("Unauthorized", 1), ("TokenCacheHits", 1)])
+        );
+        assert_eq!((client, outcome), (None, Some("wrong_client".into())));
+    }
+
+    #[tokio::test]
+    async fn a_forwarded_api_key_counts_allowed_as_an_api_key() {
+        let f = metered_with(&[], &[], 16, ApiKeyClients::Forward);
+        let line = one_line(&f, &rest_request(json!({"x-key": API_KEY}))).await;
+        assert_eq!(
+            line,
+            (
+                names(&[("Allowed", 1)]),
+                dims(&["function", "outcome"]),
+                None,
+                Some(API_KEY_OUTCOME.into())
+            )
+        );
+        let capture = metrics::capture();
+        let _ = f
+            .authorizer
+            .handle(&rest_request(json!({"x-key": API_KEY})))
+            .await;
+        assert!(!capture.lines().concat().contains(API_KEY));
+    }
+
+    #[tokio::test]
+    async fn the_totals_add_up_one_line_per_decision() {
+        let f = metered(&["portal/read"], &[], 16);
+        let good = rest_token(&f.bearer(&f.claims()));
+        let capture = metrics::capture();
+        for _ in 0..3 {
+            f.authorizer.handle(&good).await.unwrap();
+        }
+        let _ = f.authorizer.handle(&rest_token("Bearer a.b.c")).await;
+        assert_eq!(capture.lines().len(), 4);
+        assert_eq!(capture.total(Metric::Allowed), 3);
+        assert_eq!(
+            capture.total_for(Metric::Allowed, Dims::client("client1")),
+            3
+        );
+        assert_eq!(capture.total(Metric::TokenCacheHits), 2);
+        assert_eq!(
+            capture.total_for(Metric::Unauthorized, Dims::outcome("malformed_token")),
+            1
+        );
+        assert_eq!(capture.total(Metric::Forbidden), 0);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_emitted_without_metrics_nor_by_decide_alone() {
+        let metered = metered(&[], &[], 16);
+        let plain = twin(&metered, None);
+        let capture = metrics::capture();
+        let header = metered.bearer(&metered.claims());
+        plain.handle(&rest_token(&header)).await.unwrap();
+        let _ = plain.handle(&rest_token("Bearer a.b.c")).await;
+        assert!(matches!(
+            metered.authorizer.decide(Some(&header)).await,
+            Outcome::Allow(_)
+        ));
+        assert!(capture.lines().is_empty(), "{:?}", capture.lines());
+    }
+
+    /// Serves `answers` (status line, body) to one connection each, on 127.0.0.1.
+    fn jwks_server(answers: Vec<(&'static str, Vec<u8>)>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = stream.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                }
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        format!("http://{addr}/.well-known/jwks.json")
+    }
+
+    #[tokio::test]
+    async fn every_jwks_fetch_counts_and_a_failed_one_says_how_it_failed() {
+        let key = TestKey::generate("key-1");
+        let url = jwks_server(vec![
+            ("200 OK", key.jwks()),
+            ("503 Service Unavailable", b"{}".to_vec()),
+            ("200 OK", b"<html>".to_vec()),
+            ("200 OK", br#"{"keys": []}"#.to_vec()),
+        ]);
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let config = Config {
+            issuer: ISS.into(),
+            jwks_url: url,
+            client_ids: vec!["client1".into()],
+            required_scopes: vec![],
+            required_groups: vec![],
+            api_key_clients: ApiKeyClients::Refuse,
+        };
+        let options = Options::default()
+            .with_clock(clock.clone())
+            .with_http_timeout(Duration::from_secs(5))
+            .with_metrics(EMF);
+        let authorizer = Authorizer::new(config, options).unwrap();
+        let capture = metrics::capture();
+        assert_eq!(authorizer.warm_up().await.unwrap(), 1);
+        // Three unknown kids, one interval apart: three refetches, each failing its own way.
+        let stranger = TestKey::generate("key-2");
+        let header = format!("Bearer {}", stranger.mint(&json!({"iss": ISS})));
+        for _ in 0..3 {
+            clock.advance(Duration::from_secs(11));
+            assert_eq!(
+                authorizer.decide(Some(&header)).await,
+                Outcome::Unauthorized(Rejection::UnknownKid)
+            );
+        }
+        let lines = emf_lines(&capture);
+        let fetches: Vec<(Named, Option<&str>)> = lines
+            .iter()
+            .map(|(line, _)| {
+                (
+                    metrics_of(line),
+                    line.get("outcome").and_then(Value::as_str),
+                )
+            })
+            .collect();
+        let failed = names(&[("JwksFetches", 1), ("JwksFetchErrors", 1)]);
+        assert_eq!(
+            fetches,
+            [
+                (names(&[("JwksFetches", 1)]), None),
+                (failed.clone(), Some("http_status")),
+                (failed.clone(), Some("not_json")),
+                (failed, Some("no_usable_keys")),
+            ]
+        );
+        assert_eq!(lines[0].1, dims(&["function"]));
+        assert_eq!(capture.total(Metric::JwksFetches), 4);
+        assert_eq!(capture.total(Metric::JwksFetchErrors), 3);
+    }
+
+    // One allocation per decision for its metrics: the line. Counted per thread.
+    mod allocations {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            pub static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+        }
+
+        pub struct Counting;
+
+        // SAFETY: every call is forwarded unchanged to `System`; counting touches no memory it
+        // hands out.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.realloc(ptr, layout, new_size) }
+            }
+        }
+
+        #[global_allocator]
+        static ALLOCATOR: Counting = Counting;
+    }
+
+    #[tokio::test]
+    async fn metrics_cost_a_decision_one_allocation_its_line() {
+        let metered = metered(&[], &[], 16);
+        let plain = twin(&metered, None);
+        let allowed = metered.bearer(&metered.claims());
+        let events = [
+            rest_token(&allowed),
+            rest_token("Bearer a.b.c"),
+            rest_token("Basic x"),
+        ];
+        async fn count(authorizer: &Authorizer, events: &[AuthorizerEvent]) -> usize {
+            let before = allocations::ALLOCATIONS.with(Cell::get);
+            for event in events {
+                let _ = authorizer.handle(event).await;
+            }
+            allocations::ALLOCATIONS.with(Cell::get) - before
+        }
+        let capture = metrics::capture();
+        // Warm both: the token is cached, the capture's buffer holds four lines.
+        let _ = count(&plain, &events).await;
+        let _ = metered.authorizer.handle(&events[0]).await;
+        let without = count(&plain, &events).await;
+        let with = count(&metered.authorizer, &events).await;
+        assert_eq!(capture.lines().len(), 4);
+        assert_eq!(with - without, events.len(), "{with} vs {without}");
     }
 
     fn base64_json(value: &Value) -> String {

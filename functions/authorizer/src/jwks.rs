@@ -15,6 +15,10 @@
 //! - Only keys fit for RS256 signatures are kept: `kty` `RSA`, `use` `sig` when present, `alg`
 //!   `RS256` when present, `key_ops` including `verify` when present, a 2048–8192-bit modulus.
 //!   `oct` keys, encryption keys and keys for other algorithms are skipped.
+//! - Every fetch (the cold start's and each refetch) is one EMF line when metrics are on:
+//!   `JwksFetches` = 1, plus `JwksFetchErrors` = 1 and `outcome` = [`JwksError::outcome`] when
+//!   it failed. The interval above bounds them: at most one line per 10 s per instance beyond
+//!   the cold start's.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -25,6 +29,7 @@ use serde::Deserialize;
 
 use crate::jws::{ALGORITHM, MAX_KID_BYTES, decode_part};
 use portal_auth_domain::Clock;
+use portal_auth_runtime::metrics::{Dims, Emf, Metric};
 
 /// A JWKS body larger than this is refused (Cognito's is about 1 KiB).
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -44,6 +49,19 @@ pub enum JwksError {
     NotJson,
     #[error("JWKS holds no key usable for RS256")]
     NoUsableKeys,
+}
+
+impl JwksError {
+    /// The `outcome` dimension of the `JwksFetchErrors` metric: one fixed word per variant.
+    pub const fn outcome(&self) -> &'static str {
+        match self {
+            JwksError::Transport(_) => "transport",
+            JwksError::Status(_) => "http_status",
+            JwksError::TooLarge => "too_large",
+            JwksError::NotJson => "not_json",
+            JwksError::NoUsableKeys => "no_usable_keys",
+        }
+    }
 }
 
 /// Why no key was found for a `kid`.
@@ -205,6 +223,7 @@ pub struct JwksCache {
     refresh: tokio::sync::Mutex<RefreshState>,
     min_refetch_interval: Duration,
     clock: Arc<dyn Clock>,
+    metrics: Option<Emf>,
 }
 
 #[derive(Debug, Default)]
@@ -218,6 +237,7 @@ impl JwksCache {
         url: String,
         options: &JwksOptions,
         clock: Arc<dyn Clock>,
+        metrics: Option<Emf>,
     ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
@@ -235,6 +255,7 @@ impl JwksCache {
             refresh: tokio::sync::Mutex::new(RefreshState::default()),
             min_refetch_interval: options.min_refetch_interval,
             clock,
+            metrics,
         })
     }
 
@@ -302,11 +323,25 @@ impl JwksCache {
     }
 
     async fn fetch_and_store(&self) -> Result<usize, JwksError> {
-        let body = self.fetch().await?;
-        let keys = parse_jwks(&body, &self.snapshot())?;
+        let result = self.fetch_and_parse().await;
+        if let Some(emf) = self.metrics {
+            match &result {
+                Ok(_) => emf.count(Metric::JwksFetches, 1, Dims::NONE),
+                Err(error) => emf.count_many(
+                    &[(Metric::JwksFetches, 1), (Metric::JwksFetchErrors, 1)],
+                    Dims::outcome(error.outcome()),
+                ),
+            }
+        }
+        let keys = result?;
         let count = self.store(keys);
         tracing::info!(keys = count, "JWKS fetched");
         Ok(count)
+    }
+
+    async fn fetch_and_parse(&self) -> Result<KeySet, JwksError> {
+        let body = self.fetch().await?;
+        parse_jwks(&body, &self.snapshot())
     }
 
     async fn fetch(&self) -> Result<Vec<u8>, JwksError> {

@@ -19,7 +19,8 @@
 //!   checks the key) only when configured to, and only without an `Authorization` header.
 //! - [`event`] and [`response`]: the three event shapes API Gateway sends (REST TOKEN, REST
 //!   REQUEST, HTTP API payload 2.0) and the answers each expects.
-//! - [`authorizer`]: the decision that ties them together, and its logging.
+//! - [`authorizer`]: the decision that ties them together, its logging and its metrics (one
+//!   EMF line per decision, `Unauthorized` by the fixed [`rejection::Reason`] of its refusal).
 //!
 //! The crate links no AWS SDK: it needs HTTP for the JWKS and aws-lc-rs for RSA, nothing else.
 

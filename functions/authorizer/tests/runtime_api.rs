@@ -26,11 +26,13 @@ use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portal_auth_runtime::metrics::validate_emf;
 use serde_json::{Value, json};
 
 const POOL: &str = "eu-west-1_PortalPool";
 const ISSUER: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_PortalPool";
-const CLIENT: &str = "client-1";
+/// Shaped like a Cognito app client id (the only shape the `client_id` dimension keeps).
+const CLIENT: &str = "runtimeclient1";
 const KID: &str = "runtime-test-key";
 const ARN: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items";
 
@@ -603,5 +605,67 @@ fn api_keys_are_forwarded_for_their_own_method_and_never_written_anywhere() {
             .count(),
         events.len(),
         "{logs}"
+    );
+}
+
+/// The metrics as Lambda ships them: the real binary writes one valid EMF line per decision
+/// to stdout, beside its JSON log lines and never inside one, plus one for the cold start's
+/// JWKS fetch. (CloudWatch Logs extracts the metrics from exactly these lines.)
+#[test]
+fn every_decision_is_one_emf_line_on_stdout_beside_the_logs() {
+    let key = Key(KeyPair::generate(KeySize::Rsa2048).expect("RSA key"));
+    let bearer = key.bearer();
+    let events = [
+        json!({"type": "TOKEN", "authorizationToken": bearer, "methodArn": ARN}),
+        // The same token again: the verified-token cache answers.
+        json!({"type": "TOKEN", "authorizationToken": bearer, "methodArn": ARN}),
+        json!({"type": "TOKEN", "authorizationToken": "Bearer a.b.c", "methodArn": ARN}),
+        json!({"type": 5, "authorizationToken": bearer, "methodArn": ARN}),
+    ];
+    let api = RuntimeApi::start(key.jwks());
+    let function = Function::start(&api);
+    for (i, event) in events.iter().enumerate() {
+        api.invoke(&format!("emf-{i}"), event.to_string().as_bytes());
+    }
+    let replies = api.wait_for_replies(events.len());
+    let output = function.stop();
+    assert!(replies.is_some(), "not every event answered:\n{output}");
+
+    let mut emf = Vec::new();
+    for line in output.lines().filter(|l| l.starts_with('{')) {
+        let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if value.get("_aws").is_some() {
+            emf.push(validate_emf(line).unwrap_or_else(|e| panic!("{e}: {line}")));
+        } else {
+            assert!(value.get("level").is_some(), "a log line: {line}");
+        }
+    }
+    let summary: Vec<Value> = emf
+        .iter()
+        .map(|line| {
+            let names: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .expect("Metrics")
+                .iter()
+                .map(|m| m["Name"].as_str().expect("Name"))
+                .collect();
+            assert_eq!(
+                line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+                "PortalAuth"
+            );
+            assert_eq!(line["function"], "authorizer");
+            json!([names, line.get("client_id"), line.get("outcome")])
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            json!([["JwksFetches"], null, null]),
+            json!([["Allowed"], CLIENT, null]),
+            json!([["Allowed", "TokenCacheHits"], CLIENT, null]),
+            json!([["Unauthorized"], null, "malformed_token"]),
+            json!([["Unauthorized"], null, "malformed_event"]),
+        ],
+        "{output}"
     );
 }

@@ -110,6 +110,20 @@ REQUIRED_OUTPUTS = {
 }
 OPTIONAL_ALARM_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
+# Issue 12, item 5: the functions' embedded-metric-format metrics (functions/runtime/src/metrics.rs,
+# `Metric`), which the dashboard must show summed over every client id, and the two whose surge
+# is a device-code phishing campaign's signature, each with its alarm (docs/operations.md,
+# "Metrics").
+METRICS_NAMESPACE = "PortalAuth"
+DEVICE_METRICS = [
+    "DeviceAuthorizations", "Approvals", "RemoteApprovals", "Denials", "TokensIssued", "ExpiredPolls",
+    "RateLimited", "CodeEntryBlocked", "CognitoExchangeFailures", "Refreshes",
+]
+AUTHORIZER_METRICS = ["Allowed", "Unauthorized", "Forbidden", "TokenCacheHits", "JwksFetches", "JwksFetchErrors"]
+SURGE_ALARM_METRICS = ["RemoteApprovals", "Denials"]
+# A Metrics Insights alarm evaluates at most the latest 3 hours of data.
+METRICS_INSIGHTS_ALARM_WINDOW_SECONDS = 3 * 3600
+
 WAF_ENABLED_PARAMETER = "DeviceWafEnabled"
 WAF_LIMIT_PARAMETER = "DeviceWafRateLimit"
 WAF_MIN_LIMIT = 10  # AWS WAF's minimum for a rate-based rule
