@@ -8,6 +8,8 @@
 //!   §3.5, carrying its HTTP status; internal causes are kept for logs, never sent.
 //! - [`proximity`]: whether the device and the approving browser share a network, and what a
 //!   remote approval needs (the cross-device BCP's proximity check).
+//! - [`revocation`]: revoked sessions and signed-out users, as the broker writes them and the
+//!   authorizer reads them.
 //! - [`scope`], [`client`]: parsed request parameters.
 //! - [`clock`]: time as an injectable dependency, so expiry and `slow_down` are testable.
 
@@ -18,6 +20,7 @@ pub mod dialect;
 pub mod error;
 pub mod grant;
 pub mod proximity;
+pub mod revocation;
 pub mod scope;
 
 pub use client::{ClientId, ClientSecret};

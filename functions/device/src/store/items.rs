@@ -7,6 +7,7 @@
 //! | `user_code#<CODE>` | the user code's pointer to its grant, until deny or the callback | `grant_pk`, the grant's immutable attributes, `expires_at` |
 //! | `code_entry#<ip>#<window>` | user-code look-ups held by an IP in a window (RFC 8628 §5.1) | `attempts`, `expires_at` |
 //! | `issue_ip#<ip>#<window>` | device authorizations started from an IP in a window | `attempts`, `expires_at` |
+//! | `revoked#<hour>` | revoked sessions and signed-out users whose records end in that hour ([`portal_auth_domain::revocation`]) | `session#<id>`, `user#<sub>`, `expires_at` |
 //! | `issue_client#<client_id>#<minute>` | device authorizations started by an app client in a minute | `attempts`, `expires_at` |
 
 use std::collections::HashMap;

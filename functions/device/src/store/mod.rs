@@ -38,6 +38,7 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem,
 };
 use portal_auth_domain::grant::{POLL_JITTER_MS, SLOW_DOWN_STEP_MS};
+use portal_auth_domain::revocation;
 use portal_auth_domain::{
     Approver, ClientId, DeviceCodeHash, DeviceInfo, Dialect, Grant, GrantStatus, Millis,
     PollVerdict, Scopes, Secret, UserCode,
@@ -649,6 +650,42 @@ impl GrantStore {
             .update_expression(e.update)
             .set_expression_attribute_names(e.names)
             .set_expression_attribute_values(Some(e.values))
+    }
+
+    /// Records a revoked session (RFC 7009 at `/device/revoke`): its tokens are refused by
+    /// the authorizer until `exp`, the revoked token's expiry ([`revocation`]). One
+    /// `UpdateItem` on the bucket of `exp`, which it creates when missing; idempotent.
+    pub async fn revoke_session(&self, session: &str, exp: u64) -> Result<(), StoreError> {
+        self.add_revocation(exp, &revocation::session_attribute(session), exp)
+            .await
+    }
+
+    /// Records a signed-out user (sign-out everywhere): their authentications at or before
+    /// `at` are refused until no token of them can still be valid.
+    pub async fn revoke_user(&self, sub: &str, at: u64) -> Result<(), StoreError> {
+        let until = at + revocation::MAX_ACCESS_TOKEN_LIFETIME_SECS;
+        self.add_revocation(until, &revocation::user_attribute(sub), at)
+            .await
+    }
+
+    async fn add_revocation(
+        &self,
+        until: u64,
+        attribute: &str,
+        value: u64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(revocation::bucket_key(until)))
+            .update_expression("SET #record = :value, expires_at = :ttl")
+            .expression_attribute_names("#record", attribute)
+            .expression_attribute_values(":value", n(value))
+            .expression_attribute_values(":ttl", n(revocation::bucket_expiry(until)))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk("UpdateItem", e))?;
+        Ok(())
     }
 
     async fn get_item(&self, pk: String) -> Result<Option<Item>, StoreError> {
