@@ -287,7 +287,6 @@ mod tests {
             ("PORTAL_COMPAT_ENABLED", "yes"),
             ("DEVICE_REMOTE_APPROVAL", "sometimes"),
             ("DEVICE_REMOTE_APPROVAL", "confirm,abc123=maybe"),
-            ("DEVICE_REMOTE_APPROVAL", "abc123=deny"),
             ("DEVICE_PROXIMITY_IPV4_PREFIX", "33"),
             ("DEVICE_ISSUE_MAX_PER_IP", "0"),
             ("DEVICE_ISSUE_WINDOW_SECONDS", "10"),

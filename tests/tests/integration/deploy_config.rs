@@ -228,7 +228,7 @@ fn the_comparison_notices_every_kind_of_drift() {
         ),
         (
             "device-code stops describing app clients (an unused grant)",
-            mismatches(&template, &with("device-code", &["dynamodb:PutItem"])),
+            mismatches(&template, &with("device-code", &["dynamodb:PutItem", "dynamodb:UpdateItem"])),
             "device-code: its role grants [\"cognito-idp:DescribeUserPoolClient\"]",
         ),
         (
