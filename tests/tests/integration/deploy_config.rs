@@ -254,7 +254,7 @@ fn the_comparison_notices_every_kind_of_drift() {
         (
             "device-code's role gains dynamodb:Scan",
             mismatches(
-                &template.replacen("Action: [dynamodb:PutItem]", "Action: [dynamodb:PutItem, dynamodb:Scan]", 1),
+                &template.replacen("Action: [dynamodb:PutItem, dynamodb:UpdateItem]", "Action: [dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Scan]", 1),
                 &DECLARED,
             ),
             "device-code: its role grants [\"dynamodb:Scan\"]",
@@ -277,7 +277,9 @@ fn the_comparison_notices_every_kind_of_drift() {
                 &template.replacen("Role: !GetAtt DeviceTokenRole.Arn", "Role: !GetAtt DeviceCodeRole.Arn", 1),
                 &DECLARED,
             ),
-            "device-token: its code needs [\"dynamodb:UpdateItem\"]",
+            // device-code's role has UpdateItem too (the issuance counters): what gives it
+            // away is the PutItem device-token never calls.
+            "device-token: its role grants [\"dynamodb:PutItem\"]",
         ),
     ];
     for (what, found, expected) in cases {
