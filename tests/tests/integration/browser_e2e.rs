@@ -132,6 +132,25 @@ async fn a_person_types_the_code_and_denies_in_chromium() {
     chrome.close().await;
 }
 
+/// A portal-dialect POST (no body, the confidential client's Basic): status and JSON body.
+async fn portal_post(
+    http: &reqwest::Client,
+    stack: &LocalStack,
+    path_and_query: &str,
+) -> (u16, Value) {
+    let response = http
+        .post(format!("{}{path_and_query}", stack.base_url))
+        .basic_auth(
+            &stack.pool.confidential_client_id,
+            Some(&stack.pool.confidential_client_secret),
+        )
+        .send()
+        .await
+        .expect("portal dialect request");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
 /// The portal dialect end to end (issue 11), as the portal's Python SDK does it: a grant from
 /// `/api/v2/authn/device/device_token`, approved in Chromium at the printed
 /// `verification_uri_complete`, redeemed at `/api/v2/authn/device/jwt_token` polling every
@@ -145,17 +164,13 @@ async fn a_portal_sdk_style_client_logs_in_through_chromium_and_refreshes() {
         stack.pool.confidential_client_id.as_str(),
         stack.pool.confidential_client_secret.as_str(),
     );
-    let response = http
-        .post(format!(
-            "{}/api/v2/authn/device/device_token?scope=openid",
-            stack.base_url
-        ))
-        .basic_auth(id, Some(secret))
-        .send()
-        .await
-        .expect("device_token");
-    assert_eq!(response.status(), 200);
-    let flow: Value = response.json().await.expect("DeviceFlow");
+    let (status, flow) = portal_post(
+        &http,
+        &stack,
+        "/api/v2/authn/device/device_token?scope=openid",
+    )
+    .await;
+    assert_eq!(status, 200, "{flow}");
     assert_eq!(flow["status"], "authorization_pending");
     let device_code = flow["device_code"].as_str().unwrap().to_owned();
     let interval = flow["interval"].as_u64().unwrap();
@@ -177,17 +192,10 @@ async fn a_portal_sdk_style_client_logs_in_through_chromium_and_refreshes() {
 
     let mut tokens = None;
     for _ in 0..4 {
-        let response = http
-            .post(format!(
-                "{}/api/v2/authn/device/jwt_token?device_code={device_code}&grant_type={DEVICE_GRANT}",
-                stack.base_url
-            ))
-            .basic_auth(id, Some(secret))
-            .send()
-            .await
-            .expect("jwt_token");
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.expect("JSON");
+        let path = format!(
+            "/api/v2/authn/device/jwt_token?device_code={device_code}&grant_type={DEVICE_GRANT}"
+        );
+        let (status, body) = portal_post(&http, &stack, &path).await;
         if status == 200 {
             tokens = Some(body);
             break;
