@@ -99,17 +99,23 @@ impl Chrome {
         self.shots.join(format!("{name}.png"))
     }
 
+    /// Waits for the element `css` names and clicks it, as a person would.
+    pub async fn click(&self, css: &str) {
+        let element = self
+            .wait_for(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
     /// On the confirmation page: presses Approve, signs the demo user in at cognito-local's
     /// hosted UI (screenshot `<prefix>-cognito-sign-in`), and waits for our success page
     /// (screenshot `<prefix>-signed-in`).
     pub async fn approve_and_sign_in(&self, prefix: &str) {
-        use fantoccini::Locator;
-        let approve = self.wait_for(Locator::Css("button[value=approve]")).await;
-        approve
-            .expect("Approve")
-            .click()
-            .await
-            .expect("click Approve");
+        self.click("button[value=approve]").await;
         self.sign_in_at_cognito(prefix).await;
     }
 

@@ -207,14 +207,7 @@ async fn axe_finds_no_serious_or_critical_violation_on_any_page() {
         )
         .await
         .unwrap();
-    chrome
-        .client
-        .find(Locator::Css("button[value=approve]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    chrome.click("button[value=approve]").await;
     audit
         .check(
             &chrome,
@@ -225,13 +218,7 @@ async fn axe_finds_no_serious_or_critical_violation_on_any_page() {
 
     // Denied (Deny needs no tick: `formnovalidate`).
     chrome.client.goto(remote_uri).await.unwrap();
-    chrome
-        .wait_for(Locator::Css("button[value=deny]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    chrome.click("button[value=deny]").await;
     audit.check(&chrome, "7-denied", "Device denied").await;
 
     // A message page: a callback whose state is not ours.

@@ -11,30 +11,32 @@ use serde_json::Value;
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
+/// Sends `request`: its status and JSON body.
+async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("the local stack answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
 async fn request_code(http: &reqwest::Client, stack: &LocalStack) -> Value {
-    let response = http
+    let request = http
         .post(format!("{}/device/code", stack.base_url))
-        .form(&[("client_id", stack.pool.public_client_id.as_str())])
-        .send()
-        .await
-        .expect("device code request");
-    assert_eq!(response.status(), 200);
-    response.json().await.expect("JSON")
+        .form(&[("client_id", stack.pool.public_client_id.as_str())]);
+    let (status, body) = send(request).await;
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 async fn poll(http: &reqwest::Client, stack: &LocalStack, device_code: &str) -> (u16, Value) {
-    let response = http
-        .post(format!("{}/device/token", stack.base_url))
-        .form(&[
-            ("grant_type", DEVICE_GRANT),
-            ("client_id", stack.pool.public_client_id.as_str()),
-            ("device_code", device_code),
-        ])
-        .send()
-        .await
-        .expect("poll");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON"))
+    send(
+        http.post(format!("{}/device/token", stack.base_url))
+            .form(&[
+                ("grant_type", DEVICE_GRANT),
+                ("client_id", stack.pool.public_client_id.as_str()),
+                ("device_code", device_code),
+            ]),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -102,14 +104,7 @@ async fn a_person_types_the_code_and_denies_in_chromium() {
         .send_keys(&typed)
         .await
         .unwrap();
-    chrome
-        .client
-        .find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    chrome.click("form button[type=submit]").await;
 
     let deny = chrome
         .wait_for(Locator::Css("button[value=deny]"))
@@ -138,17 +133,14 @@ async fn portal_post(
     stack: &LocalStack,
     path_and_query: &str,
 ) -> (u16, Value) {
-    let response = http
-        .post(format!("{}{path_and_query}", stack.base_url))
-        .basic_auth(
-            &stack.pool.confidential_client_id,
-            Some(&stack.pool.confidential_client_secret),
-        )
-        .send()
-        .await
-        .expect("portal dialect request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON"))
+    send(
+        http.post(format!("{}{path_and_query}", stack.base_url))
+            .basic_auth(
+                &stack.pool.confidential_client_id,
+                Some(&stack.pool.confidential_client_secret),
+            ),
+    )
+    .await
 }
 
 /// The portal dialect end to end (issue 11), as the portal's Python SDK does it: a grant from
@@ -211,19 +203,16 @@ async fn a_portal_sdk_style_client_logs_in_through_chromium_and_refreshes() {
     let access = claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(access["username"], DEMO_USERNAME);
 
-    let refreshed = http
+    let refresh = http
         .post(format!("{}/device/token", stack.base_url))
         .basic_auth(id, Some(secret))
         .form(&[
             ("grant_type", "refresh_token"),
             ("client_id", id),
             ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .expect("refresh");
-    assert_eq!(refreshed.status(), 200);
-    let refreshed: Value = refreshed.json().await.expect("JSON");
+        ]);
+    let (status, refreshed) = send(refresh).await;
+    assert_eq!(status, 200, "{refreshed}");
     let again = claims(refreshed["access_token"].as_str().unwrap());
     assert_eq!(again["username"], DEMO_USERNAME);
 }
@@ -310,14 +299,7 @@ async fn a_remote_approval_needs_the_confirmation_in_chromium() {
         .execute("window.__stillHere = true;", vec![])
         .await
         .unwrap();
-    chrome
-        .client
-        .find(Locator::Css("button[value=approve]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    chrome.click("button[value=approve]").await;
     tokio::time::sleep(std::time::Duration::from_millis(750)).await;
     assert_eq!(chrome.client.current_url().await.unwrap(), page_url);
     let blocked = chrome

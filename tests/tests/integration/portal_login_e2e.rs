@@ -161,13 +161,7 @@ async fn a_login_denied_in_chromium_exits_4() {
 
     let chrome = Chrome::start(&out_dir).await;
     chrome.client.goto(&uri).await.unwrap();
-    chrome
-        .wait_for(Locator::Css("button[value=deny]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    chrome.click("button[value=deny]").await;
     chrome
         .wait_for(Locator::XPath("//h1[contains(., 'Device denied')]"))
         .await
