@@ -6,8 +6,9 @@ On cognito-local (Cognito): a user pool, a public app client "Portal CLI" and a 
 callback with scopes `openid email profile`, and a user `demo` in group `portal-users`.
 
 The output is one NAME=value a line: design.md's configuration plus the AWS SDK's endpoint
-variables, read by `cargo lambda watch --env-file`, and a few PORTAL_LOCAL_* values for the
-README's walk-through.
+variables, read by `cargo lambda watch --env-file` for every function (the authorizer's
+revocation reads included: AUTHORIZER_REVOCATION_TABLE, AWS_REGION, the credentials and
+AWS_ENDPOINT_URL_DYNAMODB), and a few PORTAL_LOCAL_* values for the README's walk-through.
 """
 
 import argparse
@@ -111,6 +112,11 @@ def main() -> None:
         "DEVICE_CODE_TTL_SECONDS": "600",
         "DEVICE_POLL_INTERVAL_SECONDS": "5",
         "AUTHORIZER_CLIENT_IDS": clients,
+        # The authorizer honours revocations (issue 13): it reads the revocation buckets of the
+        # same table from moto, signing with the AWS_* credentials and endpoint below (its own
+        # SigV4 client reads AWS_ENDPOINT_URL_DYNAMODB as the SDK does), every
+        # AUTHORIZER_REVOCATION_REFRESH_SECONDS (default 30).
+        "AUTHORIZER_REVOCATION_TABLE": TABLE,
         # The portal's own clients (Go CLI, Python SDK) log in against the local stack too;
         # the template keeps the dialect off by default (docs/portal-migration.md).
         "PORTAL_COMPAT_ENABLED": "true",

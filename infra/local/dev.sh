@@ -3,7 +3,10 @@
 #   moto (DynamoDB)        127.0.0.1:8000
 #   cognito-local          127.0.0.1:9229   (data in .cognito/, reset every run)
 #   cargo lambda watch     127.0.0.1:9000   (routes of design.md, from Cargo.toml's router)
-# Writes .env.local with the ids it created. Ctrl-C stops every process it started.
+# Writes .env.local with the ids it created; every function, the authorizer included, gets it
+# (the authorizer reads the revocation records from moto: AUTHORIZER_REVOCATION_TABLE with the
+# same AWS_* credentials, region and AWS_ENDPOINT_URL_DYNAMODB as the device functions).
+# Ctrl-C stops every process it started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"

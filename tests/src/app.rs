@@ -60,6 +60,8 @@ pub async fn spawn_app() -> TestApp {
             region: "us-east-1".to_owned(),
         },
         cognito_domain: pool.endpoint.clone(),
+        access_token_issuer: format!("{}/{}", pool.endpoint, pool.pool_id),
+        jwks_url: format!("{}/{}/.well-known/jwks.json", pool.endpoint, pool.pool_id),
         device_client_ids: [&pool.public_client_id, &pool.confidential_client_id]
             .iter()
             .filter_map(|id| portal_auth_domain::ClientId::parse(id))
@@ -319,5 +321,12 @@ impl TestApp {
 
     pub fn advance_secs(&self, secs: u64) {
         self.clock.advance(secs * 1000);
+    }
+
+    /// Moves the app's clock up to the machine's, when behind: for tests that verify tokens
+    /// cognito-local issues as they go (their `iat` is the machine's time).
+    pub fn catch_up_with_wall_clock(&self) {
+        let (wall, now) = (portal_auth_domain::SystemClock.now(), self.clock.now());
+        self.clock.advance(wall.saturating_sub(now));
     }
 }

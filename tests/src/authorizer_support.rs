@@ -9,6 +9,8 @@
 //!   can hold its answers so tests can pile up concurrent requests deterministically.
 //! - The three event shapes, built from the fixtures in `tests/fixtures/authorizer/`, and
 //!   assertions that check an answer in all three at once.
+//! - [`moto_revocation_table`], [`revocation_records`]: the revocation records of a test's
+//!   table in moto, as the authorizer reads them.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,8 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use authorizer::sigv4::Credentials;
 use authorizer::{
-    ApiKeyClients, Authorizer, AuthorizerEvent, Clock, Config, Options, Outcome, Unauthorized,
+    ApiKeyClients, Authorizer, AuthorizerEvent, Clock, Config, Options, Outcome, RevocationTable,
+    Revocations, SystemClock, Unauthorized,
 };
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeyPairComponents, KeySize, PublicKeyComponents};
@@ -248,6 +252,7 @@ impl LocalPool {
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
             api_key_clients: ApiKeyClients::Refuse,
+            revocations: None,
         }
     }
 
@@ -485,4 +490,31 @@ fn serve_one(mut stream: TcpStream, state: &ServerState) {
     );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&body);
+}
+
+/// The revocation records of `table` in moto, for an authorizer's `Config::revocations`.
+pub fn moto_revocation_table(table: &str, refresh_secs: u64) -> RevocationTable {
+    RevocationTable {
+        table: table.to_owned(),
+        region: "us-east-1".to_owned(),
+        endpoint: crate::dynamodb::endpoint(),
+        credentials: Credentials {
+            access_key_id: "local".to_owned(),
+            secret_access_key: "local".to_owned(),
+            session_token: None,
+        },
+        refresh_secs,
+    }
+}
+
+/// How many revocation records of `table` are in force now, read as the authorizer reads them.
+pub async fn revocation_records(table: &str) -> usize {
+    let revocations = Revocations::new(
+        moto_revocation_table(table, 30),
+        Duration::from_secs(5),
+        Arc::new(SystemClock),
+        None,
+    )
+    .expect("revocation reader");
+    revocations.refresh().await.expect("the revocation set")
 }

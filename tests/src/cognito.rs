@@ -106,13 +106,24 @@ impl TestPool {
 
     /// The demo user's tokens for `client_id`, by USER_PASSWORD_AUTH: (access, id, refresh).
     pub async fn demo_tokens(&self, client_id: &str) -> (String, String, String) {
+        self.tokens_of(client_id, DEMO_USERNAME, DEMO_PASSWORD)
+            .await
+    }
+
+    /// A user's tokens for `client_id`, by USER_PASSWORD_AUTH: (access, id, refresh).
+    pub async fn tokens_of(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &str,
+    ) -> (String, String, String) {
         let out = self
             .client
             .initiate_auth()
             .client_id(client_id)
             .auth_flow(AuthFlowType::UserPasswordAuth)
-            .auth_parameters("USERNAME", DEMO_USERNAME)
-            .auth_parameters("PASSWORD", DEMO_PASSWORD)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("PASSWORD", password)
             .send()
             .await
             .expect("InitiateAuth");
@@ -122,6 +133,29 @@ impl TestPool {
             r.id_token().expect("id token").to_owned(),
             r.refresh_token().unwrap_or_default().to_owned(),
         )
+    }
+
+    /// Another user, `<username>@example.com`, with a permanent `password`.
+    pub async fn create_user(&self, username: &str, password: &str) {
+        self.client
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .temporary_password(password)
+            .message_action(MessageActionType::Suppress)
+            .user_attributes(attribute("email", &format!("{username}@example.com")))
+            .send()
+            .await
+            .expect("AdminCreateUser");
+        self.client
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .password(password)
+            .permanent(true)
+            .send()
+            .await
+            .expect("AdminSetUserPassword");
     }
 }
 

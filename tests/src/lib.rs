@@ -14,6 +14,7 @@ pub mod authorizer_support;
 pub mod browser;
 pub mod chrome;
 pub mod cognito;
+pub mod cognito_proxy;
 pub mod dynamodb;
 pub mod recorder;
 pub mod stack;

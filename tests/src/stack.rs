@@ -99,6 +99,7 @@ impl LocalStack {
             ),
             ("DEVICE_CLIENT_IDS", clients.as_str()),
             ("AUTHORIZER_CLIENT_IDS", clients.as_str()),
+            ("AUTHORIZER_REVOCATION_TABLE", table.as_str()),
             ("PORTAL_COMPAT_ENABLED", "true"),
             ("DEVICE_ISSUE_MAX_PER_IP", "10000"),
             ("AWS_REGION", "us-east-1"),

@@ -93,12 +93,13 @@ expires (read from the cached token's claims; nothing is sent to the server). Ex
 logged in (even with an expired access token that a refresh token can renew), 3 when not.")]
     Status(StatusArgs),
 
-    /// Forget the cached tokens; revoke the refresh token when the server offers revocation
+    /// Forget the cached tokens; revoke them first when the server offers revocation
     #[command(long_about = "\
 Forget the cached tokens for this URL and client id. When the server's metadata names a
-revocation endpoint (RFC 7009), the refresh token is revoked there first; otherwise, or when
-the server cannot be reached, it is only forgotten here and stays valid at the server until it
-expires (this is said on stderr). Exits 0 once the tokens are forgotten, also when there were none.")]
+revocation endpoint (RFC 7009), the access token and then the refresh token are revoked there
+first (portal-auth's authorizer then refuses the access token too); otherwise, or when the
+server cannot be reached, they are only forgotten here and stay valid at the server until they
+expire (this is said on stderr). Exits 0 once the tokens are forgotten, also when there were none.")]
     Logout,
 }
 

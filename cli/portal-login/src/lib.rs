@@ -3,8 +3,8 @@
 //! `login` runs the OAuth 2.0 Device Authorization Grant (RFC 8628) against the portal's
 //! `/device/code` and `/device/token` (found through RFC 8414 metadata); `token` prints a
 //! valid access token, refreshing it (RFC 6749 §6) when it expires within 60 s; `status`
-//! shows the session; `logout` forgets it, revoking the refresh token (RFC 7009) when the
-//! server offers that. Modules:
+//! shows the session; `logout` forgets it, revoking the access and refresh tokens (RFC 7009)
+//! when the server offers that. Modules:
 //!
 //! - [`cli`]: flags, subcommands and `--help`;
 //! - [`config`]: URL / client id / scope from flags, environment, config file; the config dir;

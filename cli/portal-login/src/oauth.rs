@@ -4,7 +4,8 @@
 //!   checked against the base URL (§3.3) and every endpoint held to the transport rule;
 //! - the device authorization request, RFC 8628 §3.1–3.2;
 //! - the token request (one poll), RFC 8628 §3.4–3.5, and the refresh, RFC 6749 §6;
-//! - revocation of the refresh token, RFC 7009, when the metadata names an endpoint.
+//! - revocation of the access and refresh tokens, RFC 7009, when the metadata names an
+//!   endpoint.
 //!
 //! Errors keep the distinction callers need: [`ServerError::OAuth`] is the server's RFC 6749
 //! §5.2 answer; [`ServerError::Unreachable`] and [`ServerError::Status`] (5xx, 429) are worth
@@ -247,16 +248,18 @@ impl OAuthClient {
         self.post(&endpoints.token, &form).await
     }
 
-    /// RFC 7009 §2.1; a 200 with any body is success.
+    /// RFC 7009 §2.1, `token_type_hint` = `hint` (`access_token`, `refresh_token`); a 200
+    /// with any body is success.
     pub async fn revoke(
         &self,
         revocation_endpoint: &str,
         client_id: &ClientId,
-        refresh_token: &str,
+        token: &str,
+        hint: &str,
     ) -> Result<(), ServerError> {
         let form = [
-            ("token", refresh_token),
-            ("token_type_hint", "refresh_token"),
+            ("token", token),
+            ("token_type_hint", hint),
             ("client_id", client_id.as_str()),
         ];
         let response = self.http.post(revocation_endpoint).form(&form).send().await;

@@ -141,6 +141,7 @@ fn authorizer(fixture: &Fixture, verified_cache: usize, metered: bool) -> Author
         required_scopes: vec!["portal/access".into()],
         required_groups: vec!["portal-users".into()],
         api_key_clients: ApiKeyClients::Refuse,
+        revocations: None,
     };
     let mut options = Options::default().with_verified_cache(verified_cache);
     if metered {

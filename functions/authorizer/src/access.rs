@@ -90,6 +90,8 @@ mod tests {
             scope: scope.into(),
             groups: Groups::new(groups.iter().map(|g| g.to_string()).collect()),
             exp: 0,
+            session: None,
+            authenticated_at: 0,
         }
     }
 

@@ -34,15 +34,17 @@ use portal_auth_runtime::metrics::{Dims, Emf, Metric};
 
 use crate::access::{AccessRules, Verdict};
 use crate::api_key::{ApiKeyClients, exact_resource};
-use crate::bearer::{bearer_token, check_b64token};
-use crate::cache::{DEFAULT_CAPACITY, VerifiedCache};
-use crate::claims::{Claims, VerifiedToken};
+use crate::bearer::bearer_token;
+use crate::cache::DEFAULT_CAPACITY;
+use crate::claims::VerifiedToken;
 use crate::config::Config;
 use crate::event::{ApiKey, Authorization, AuthorizerEvent, Shape};
-use crate::jwks::{JwksCache, JwksError, JwksOptions, KeyError};
-use crate::jws::{Compact, Header, MAX_SIGNATURE_BYTES, decode_part, decode_signature};
+use crate::jwks::{JwksError, JwksOptions};
 use crate::rejection::Rejection;
 use crate::response::{AuthorizerResponse, Effect, stage_wildcard};
+use crate::revocations::Revocations;
+pub use crate::verifier::InitError;
+use crate::verifier::Verifier;
 use portal_auth_domain::{Clock, SystemClock};
 
 /// Tuning and test seams; [`Options::default`] with [`Options::with_metrics`] is what the
@@ -98,11 +100,6 @@ impl Options {
     }
 }
 
-/// The authorizer could not be built (the HTTP client failed to initialise).
-#[derive(Debug, thiserror::Error)]
-#[error("cannot build the JWKS HTTP client: {0}")]
-pub struct InitError(#[from] reqwest::Error);
-
 /// The REST authorizer's failure: API Gateway answers 401 when the Lambda fails with exactly
 /// this message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -148,38 +145,44 @@ impl From<Outcome> for Decision {
 }
 
 pub struct Authorizer {
-    issuer: String,
+    verifier: Verifier,
     rules: AccessRules,
-    keys: JwksCache,
-    verified: VerifiedCache,
-    clock: Arc<dyn Clock>,
+    /// `None` when no revocation table is configured.
+    revocations: Option<Arc<Revocations>>,
     api_key_clients: ApiKeyClients,
     metrics: Option<Emf>,
 }
 
 impl Authorizer {
     pub fn new(config: Config, options: Options) -> Result<Self, InitError> {
-        let keys = JwksCache::new(
-            config.jwks_url.clone(),
-            &options.jwks,
-            Arc::clone(&options.clock),
-            options.metrics,
-        )?;
+        let revocations = match config.revocations.clone() {
+            Some(table) => Some(Arc::new(Revocations::new(
+                table,
+                options.jwks.timeout,
+                Arc::clone(&options.clock),
+                options.metrics,
+            )?)),
+            None => None,
+        };
         Ok(Self {
+            verifier: Verifier::new(config.issuer.clone(), config.jwks_url.clone(), &options)?,
             rules: AccessRules::from_config(&config),
-            issuer: config.issuer,
-            keys,
-            verified: VerifiedCache::new(options.verified_cache_capacity),
-            clock: options.clock,
+            revocations,
             api_key_clients: config.api_key_clients,
             metrics: options.metrics,
         })
     }
 
-    /// Fetches the JWKS once at cold start. A failure is logged and left for the first request
-    /// to retry; it is returned for callers that want to know.
+    /// At cold start: fetches the JWKS and reads the revocation set, side by side. A failure
+    /// is logged and left for the first request to retry; the JWKS's is returned for callers
+    /// that want to know.
     pub async fn warm_up(&self) -> Result<usize, JwksError> {
-        let result = self.keys.warm_up().await;
+        let revocations = async {
+            if let Some(revocations) = &self.revocations {
+                let _ = revocations.refresh().await;
+            }
+        };
+        let (result, ()) = tokio::join!(self.verifier.warm_up(), revocations);
         if let Err(error) = &result {
             tracing::warn!(%error, "JWKS fetch at cold start failed; the first request retries");
         }
@@ -188,12 +191,17 @@ impl Authorizer {
 
     /// Installs keys without fetching them.
     pub fn preload_jwks(&self, body: &[u8]) -> Result<usize, JwksError> {
-        self.keys.preload(body)
+        self.verifier.preload_jwks(body)
+    }
+
+    /// The revocation set and its refreshes, when a table is configured.
+    pub fn revocations(&self) -> Option<&Arc<Revocations>> {
+        self.revocations.as_ref()
     }
 
     /// Number of tokens in the verified-token cache.
     pub fn verified_cache_len(&self) -> usize {
-        self.verified.len()
+        self.verifier.cache_len()
     }
 
     /// Answers one API Gateway event.
@@ -277,52 +285,25 @@ impl Authorizer {
             Some(Err(rejection)) => return Outcome::Unauthorized(rejection).into(),
             Some(Ok(token)) => token,
         };
-        let (verified, cache_hit) = match self.verify(token).await {
+        let (verified, cache_hit) = match self.verifier.verify(token).await {
             Ok(verified) => verified,
             Err(rejection) => return Outcome::Unauthorized(rejection).into(),
         };
+        // After the cache, on every decision: a cached token is judged by the live set too.
+        if let Some(revocations) = &self.revocations
+            && let Err(rejection) = revocations.check(&verified).await
+        {
+            return Decision {
+                outcome: Outcome::Unauthorized(rejection),
+                cache_hit,
+            };
+        }
         let outcome = match self.rules.check(&verified) {
             Ok(Verdict::Allow) => Outcome::Allow(verified),
             Ok(verdict) => Outcome::Deny(verified, verdict),
             Err(rejection) => Outcome::Unauthorized(rejection),
         };
         Decision { outcome, cache_hit }
-    }
-
-    /// Signature and claims, or the verified-token cache when this exact token passed before
-    /// (then `true`).
-    async fn verify(&self, token: &str) -> Result<(Arc<VerifiedToken>, bool), Rejection> {
-        let now = self.clock.unix_seconds();
-        if !self.verified.is_enabled() {
-            let verified = self.verify_uncached(token, now).await?;
-            return Ok((Arc::new(verified), false));
-        }
-        let digest = VerifiedCache::digest(token);
-        if let Some(hit) = self.verified.get(&digest, now) {
-            return Ok((hit, true));
-        }
-        let verified = Arc::new(self.verify_uncached(token, now).await?);
-        self.verified.insert(digest, Arc::clone(&verified), now);
-        Ok((verified, false))
-    }
-
-    async fn verify_uncached(&self, token: &str, now: i64) -> Result<VerifiedToken, Rejection> {
-        check_b64token(token)?;
-        let parts = Compact::split(token)?;
-        let header_bytes = decode_part(parts.header)?;
-        let header = Header::parse(&header_bytes)?;
-        let kid = header.checked_kid()?;
-        let mut signature_buf = [0u8; MAX_SIGNATURE_BYTES];
-        let signature = decode_signature(parts.signature, &mut signature_buf)?;
-        let key = self.keys.key(kid).await.map_err(|e| match e {
-            KeyError::Unknown => Rejection::UnknownKid,
-            KeyError::Unavailable => Rejection::JwksUnavailable,
-        })?;
-        if !key.verify(parts.signing_input.as_bytes(), signature) {
-            return Err(Rejection::Signature);
-        }
-        let payload = decode_part(parts.payload)?;
-        Claims::parse(&payload)?.verify(&self.issuer, now)
     }
 }
 
@@ -454,6 +435,7 @@ mod tests {
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
             api_key_clients,
+            revocations: None,
         };
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let options = Options::default()
@@ -1180,6 +1162,7 @@ mod tests {
             required_scopes: vec![],
             required_groups: vec![],
             api_key_clients: ApiKeyClients::Refuse,
+            revocations: None,
         };
         let options = Options::default()
             .with_clock(clock.clone())

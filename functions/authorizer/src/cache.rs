@@ -102,6 +102,8 @@ mod tests {
             scope: String::new(),
             groups: Groups::default(),
             exp,
+            session: None,
+            authenticated_at: 0,
         })
     }
 

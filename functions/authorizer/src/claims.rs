@@ -22,6 +22,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 use crate::jws::is_json_object;
 use crate::rejection::Rejection;
+use portal_auth_domain::revocation::TokenFacts;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const LEEWAY_SECONDS: i64 = 5;
@@ -49,9 +50,15 @@ pub struct Claims<'a> {
     iat: Option<NumericDate>,
     /// `auth_time`: not checked against the clock (a refreshed token keeps the sign-in's
     /// time), but it must still be a NumericDate: a time claim of the wrong type fails the
-    /// token, like any other.
-    #[serde(default, rename = "auth_time")]
-    _auth_time: Option<NumericDate>,
+    /// token, like any other. A user's sign-out everywhere is compared with it.
+    #[serde(default)]
+    auth_time: Option<NumericDate>,
+    /// `jti`, and `origin_jti`: the sign-in's, kept by every token refreshed from it. A
+    /// revoked session is one of these ([`portal_auth_domain::revocation`]).
+    #[serde(borrow, default)]
+    jti: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    origin_jti: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     token_use: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
@@ -78,6 +85,12 @@ pub struct VerifiedToken {
     pub groups: Groups,
     /// Seconds since the epoch.
     pub exp: i64,
+    /// The sign-in this token belongs to: `origin_jti`, else `jti` (Cognito's tokens before
+    /// `origin_jti` existed, and cognito-local's), else `None`.
+    pub session: Option<String>,
+    /// When the user authenticated: `auth_time`, else `iat`, else 0 — so that a token that
+    /// says nothing is older than any sign-out (fail closed).
+    pub authenticated_at: i64,
 }
 
 /// The `cognito:groups` claim, with the encoding the route's context carries computed once.
@@ -117,6 +130,15 @@ impl Groups {
 }
 
 impl VerifiedToken {
+    /// What the revocation set judges this token by.
+    pub fn revocation_facts(&self) -> TokenFacts<'_> {
+        TokenFacts {
+            session: self.session.as_deref(),
+            sub: &self.sub,
+            authenticated_at: u64::try_from(self.authenticated_at).unwrap_or(0),
+        }
+    }
+
     /// Still within `exp` (plus leeway) at `now`.
     pub fn is_live(&self, now: i64) -> bool {
         now < self.exp.saturating_add(LEEWAY_SECONDS)
@@ -163,6 +185,8 @@ impl<'a> Claims<'a> {
             client_id: client_id.into_owned(),
             scope: self.scope.map(Cow::into_owned).unwrap_or_default(),
             exp,
+            session: self.origin_jti.or(self.jti).map(Cow::into_owned),
+            authenticated_at: self.auth_time.or(self.iat).map_or(0, |t| t.0),
         })
     }
 

@@ -9,6 +9,8 @@
 //! | `AUTHORIZER_CLIENT_IDS` | comma-separated app client ids whose access tokens are accepted (required) |
 //! | `AUTHORIZER_REQUIRED_SCOPES` | optional comma-separated list; a token needs at least one of them |
 //! | `AUTHORIZER_REQUIRED_GROUPS` | optional comma-separated list; a token needs at least one of them |
+//! | `AUTHORIZER_REVOCATION_TABLE` | optional: the grants table, whose revocation records ([`crate::revocations`]) the authorizer honours; unset, nothing is checked for revocation (an authorizer without the broker). With it: `AWS_REGION`, the role's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` (Lambda sets them), `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` optionally |
+//! | `AUTHORIZER_REVOCATION_REFRESH_SECONDS` | optional, 1 to 300, default 30: how often an instance rereads the revocation set |
 //! | `AUTHORIZER_FORWARD_API_KEYS` | optional `true`/`false`, default `false`: allow a REST REQUEST with an `x-key` and no `Authorization` through to the portal, which checks the key ([`crate::api_key`]) |
 //!
 //! A missing or malformed variable is a [`ConfigError`] naming it, and fails the cold start.
@@ -16,6 +18,7 @@
 use portal_auth_runtime::{ConfigError, Env, UserPool};
 
 use crate::api_key::ApiKeyClients;
+use crate::revocations::RevocationTable;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -33,6 +36,8 @@ pub struct Config {
     /// `AUTHORIZER_FORWARD_API_KEYS=true`. Off by default because it lets requests without a
     /// token reach the backend, which is only right where the backend checks the key itself.
     pub api_key_clients: ApiKeyClients,
+    /// Where the revocation records are; `None`: none are checked.
+    pub revocations: Option<RevocationTable>,
 }
 
 impl Config {
@@ -51,6 +56,7 @@ impl Config {
             } else {
                 ApiKeyClients::Refuse
             },
+            revocations: RevocationTable::from_env(env)?,
         })
     }
 }

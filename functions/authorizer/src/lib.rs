@@ -14,6 +14,11 @@
 //!   with at most [`claims::LEEWAY_SECONDS`] of clock skew; time claims whole seconds in range,
 //!   `exp` at most [`claims::MAX_LIFETIME_SECONDS`] after `iat`.
 //! - [`cache`]: a bounded cache of tokens this instance has already verified.
+//! - [`verifier`]: signature then claims, the workspace's one JWT check (the broker's
+//!   `/device/revoke` uses it too).
+//! - [`revocations`]: the revoked sessions and signed-out users, read from the grants table
+//!   (one signed `BatchGetItem`, [`sigv4`]) at most once per refresh interval and never in
+//!   front of a request in steady state; a revoked token gets 401.
 //! - [`access`]: the per-deployment rules: `client_id`, required scopes and groups (any-of).
 //! - [`api_key`]: the Data Product Portal's `x-key` clients, forwarded to the portal (which
 //!   checks the key) only when configured to, and only without an `Authorization` header.
@@ -22,7 +27,8 @@
 //! - [`authorizer`]: the decision that ties them together, its logging and its metrics (one
 //!   EMF line per decision, `Unauthorized` by the fixed [`rejection::Reason`] of its refusal).
 //!
-//! The crate links no AWS SDK: it needs HTTP for the JWKS and aws-lc-rs for RSA, nothing else.
+//! The crate links no AWS SDK: it needs HTTP for the JWKS and the one DynamoDB read, and
+//! aws-lc-rs for RSA and SigV4's HMAC, nothing else.
 
 pub mod access;
 pub mod api_key;
@@ -36,6 +42,9 @@ pub mod jwks;
 pub mod jws;
 pub mod rejection;
 pub mod response;
+pub mod revocations;
+pub mod sigv4;
+pub mod verifier;
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -45,9 +54,12 @@ pub use authorizer::{Authorizer, InitError, Options, Outcome, Unauthorized};
 pub use portal_auth_domain::{Clock, ManualClock, SystemClock};
 
 /// What this function's code asks of AWS, for its IAM role (checked against the template):
-/// nothing beyond its logs; it links no AWS SDK.
-pub const IAM_ACTIONS: &[&str] = &[];
+/// the revocation buckets' one read (restricted to `revoked#*` keys in the template); it links
+/// no AWS SDK.
+pub const IAM_ACTIONS: &[&str] = &["dynamodb:BatchGetItem"];
 pub use config::Config;
 pub use event::{ApiKey, Authorization, AuthorizerEvent};
 pub use rejection::Rejection;
 pub use response::AuthorizerResponse;
+pub use revocations::{RevocationTable, Revocations};
+pub use verifier::Verifier;

@@ -5,7 +5,7 @@
 //! reason can be logged at `info` without leaking either.
 //!
 //! The log line names the precise [`Rejection`]; the `Unauthorized` metric's `outcome`
-//! dimension names its [`Reason`], a coarser fixed set (14 values, each a CloudWatch metric of
+//! dimension names its [`Reason`], a coarser fixed set (16 values, each a CloudWatch metric of
 //! its own, so few on purpose), grouped by what an operator does about it: `expired` is
 //! clients not refreshing, `jwks_unavailable` is an outage, `wrong_algorithm` or
 //! `bad_signature` in numbers is someone forging tokens.
@@ -69,11 +69,15 @@ pub enum Rejection {
     MalformedEvent,
     #[error("methodArn missing or malformed")]
     MethodArn,
+    #[error("session revoked, or user signed out since the token's authentication")]
+    Revoked,
+    #[error("no revocation set could be read yet")]
+    RevocationsUnavailable,
 }
 
 impl Rejection {
     /// Every variant, in declaration order.
-    pub const ALL: [Rejection; 28] = [
+    pub const ALL: [Rejection; 30] = [
         Rejection::MissingAuthorization,
         Rejection::AmbiguousAuthorization,
         Rejection::TooLarge,
@@ -102,6 +106,8 @@ impl Rejection {
         Rejection::UnsupportedEvent,
         Rejection::MalformedEvent,
         Rejection::MethodArn,
+        Rejection::Revoked,
+        Rejection::RevocationsUnavailable,
     ];
 
     /// The fixed reason this rejection counts under (the `Unauthorized` metric's `outcome`).
@@ -124,6 +130,8 @@ impl Rejection {
             NotAccessToken => Reason::WrongTokenUse,
             ClientNotAllowed => Reason::WrongClient,
             UnsupportedEvent | MalformedEvent | MethodArn => Reason::MalformedEvent,
+            Revoked => Reason::Revoked,
+            RevocationsUnavailable => Reason::RevocationsUnavailable,
         }
     }
 }
@@ -162,11 +170,15 @@ pub enum Reason {
     WrongClient,
     /// Not an API Gateway authorizer event, a malformed one, or an unusable `methodArn`.
     MalformedEvent,
+    /// A revoked session's token, or a signed-out user's ([`crate::revocations`]).
+    Revoked,
+    /// The instance has never read the revocation set (fail closed).
+    RevocationsUnavailable,
 }
 
 impl Reason {
     /// Every reason, in declaration order.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 16] = [
         Reason::MissingToken,
         Reason::MalformedHeader,
         Reason::MalformedToken,
@@ -181,6 +193,8 @@ impl Reason {
         Reason::WrongTokenUse,
         Reason::WrongClient,
         Reason::MalformedEvent,
+        Reason::Revoked,
+        Reason::RevocationsUnavailable,
     ];
 
     /// The `outcome` dimension's value.
@@ -200,6 +214,8 @@ impl Reason {
             Reason::WrongTokenUse => "wrong_token_use",
             Reason::WrongClient => "wrong_client",
             Reason::MalformedEvent => "malformed_event",
+            Reason::Revoked => "revoked",
+            Reason::RevocationsUnavailable => "revocations_unavailable",
         }
     }
 }

@@ -168,6 +168,8 @@ mod tests {
             scope: "openid portal/read".into(),
             groups: Groups::new(vec!["a".into(), "b".into()]),
             exp: 0,
+            session: None,
+            authenticated_at: 0,
         })
     }
 

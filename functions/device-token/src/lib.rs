@@ -2,7 +2,8 @@
 //! (RFC 8628 §3.4–3.5), `grant_type=refresh_token` (RFC 6749 §6) proxied to Cognito, so a
 //! CLI needs neither Cognito's domain nor a client secret, and, when `PORTAL_COMPAT_ENABLED`,
 //! the portal dialect's `POST /api/v2/authn/device/jwt_token`
-//! ([`portal_auth_device::wire::portal`]).
+//! ([`portal_auth_device::wire::portal`]), and token revocation, `POST /device/revoke`
+//! (RFC 7009, [`portal_auth_device::revocation`]), authenticated as at `/device/token`.
 //!
 //! Guard clauses (a strict form, a supported grant type, an authenticated client, a device code
 //! of the dialect's shape), then [`flow::poll`] decides — one conditional DynamoDB write, and on
@@ -11,21 +12,23 @@
 //! the refresh of its clients' SDK is RFC 6749's, at `/device/token`.
 
 use lambda_http::{Body, Request, Response};
+use portal_auth_device::config::REVOCATION_PATH;
 use portal_auth_device::request::{self, Form};
 use portal_auth_device::wire::{portal, rfc8628};
-use portal_auth_device::{Deps, client_auth, flow};
+use portal_auth_device::{Deps, client_auth, flow, revocation};
 use portal_auth_domain::{DEVICE_CODE_GRANT_TYPE, Dialect, ErrorCode, OAuthError};
 
 /// What this function's code asks of AWS, for its IAM role (checked against the template).
 pub const IAM_ACTIONS: &[&str] = &["dynamodb:UpdateItem", "cognito-idp:DescribeUserPoolClient"];
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
-    if req
-        .uri()
-        .path()
-        .trim_end_matches('/')
-        .ends_with(portal::JWT_TOKEN_PATH)
-    {
+    let path = req.uri().path().trim_end_matches('/');
+    if path.ends_with(REVOCATION_PATH) {
+        return revoke(deps, &req)
+            .await
+            .unwrap_or_else(|e| rfc8628::error(&e));
+    }
+    if path.ends_with(portal::JWT_TOKEN_PATH) {
         return portal_jwt_token(deps, &req)
             .await
             .unwrap_or_else(|e| portal::error(&e));
@@ -93,4 +96,17 @@ async fn refresh(deps: &Deps, req: &Request, form: &Form) -> Result<Response<Bod
     let device = request::device_info(req);
     let tokens = flow::refresh(deps, &client, refresh_token, &device).await?;
     Ok(rfc8628::tokens(tokens))
+}
+
+/// RFC 7009 §2.1: `token` and an optional `token_type_hint`, which is not needed to find the
+/// token and so is accepted whatever it says (§2.1 lets the server ignore it); client
+/// authentication as at `/device/token`, so that a failed one revokes nothing. §2.2: 200 with
+/// an empty body, also for a token that is unknown, expired or already revoked.
+async fn revoke(deps: &Deps, req: &Request) -> Result<Response<Body>, OAuthError> {
+    let form = Form::parse(req)?;
+    let presented = client_auth::presented(req, &form)?;
+    let client = client_auth::authenticate(&presented, &deps.config, &deps.clients).await?;
+    let token = form.require("token")?;
+    revocation::revoke(deps, &client, token).await?;
+    Ok(rfc8628::revoked())
 }

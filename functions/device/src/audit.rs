@@ -37,10 +37,14 @@ pub enum Event {
     /// A user-code look-up refused because the address's attempts are spent.
     CodeEntryBlocked,
     ExpiredOnPoll,
+    /// `/device/revoke` recorded an access token's session as revoked (RFC 7009).
+    AccessTokenRevoked,
+    /// `/device/revoke` revoked a refresh token at Cognito.
+    RefreshTokenRevoked,
 }
 
 impl Event {
-    pub const ALL: [Event; 10] = [
+    pub const ALL: [Event; 12] = [
         Event::AuthorizationRequested,
         Event::ConfirmationViewed,
         Event::Approved,
@@ -51,6 +55,8 @@ impl Event {
         Event::RateLimited,
         Event::CodeEntryBlocked,
         Event::ExpiredOnPoll,
+        Event::AccessTokenRevoked,
+        Event::RefreshTokenRevoked,
     ];
 
     /// The metrics this event counts (`remote`: the approval was from another network).
@@ -65,6 +71,7 @@ impl Event {
             Event::RateLimited => &[(Metric::RateLimited, 1)],
             Event::CodeEntryBlocked => &[(Metric::CodeEntryBlocked, 1)],
             Event::ExpiredOnPoll => &[(Metric::ExpiredPolls, 1)],
+            Event::AccessTokenRevoked | Event::RefreshTokenRevoked => &[(Metric::Revocations, 1)],
             Event::ConfirmationViewed | Event::CallbackBound => &[],
         }
     }
@@ -81,6 +88,8 @@ impl Event {
             Event::RateLimited => "device.rate_limited",
             Event::CodeEntryBlocked => "device.code_entry_blocked",
             Event::ExpiredOnPoll => "device.expired_on_poll",
+            Event::AccessTokenRevoked => "device.access_token_revoked",
+            Event::RefreshTokenRevoked => "device.refresh_token_revoked",
         }
     }
 }

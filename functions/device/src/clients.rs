@@ -72,6 +72,11 @@ impl AppClients {
         }
     }
 
+    /// The Cognito client these descriptions come from (for `RevokeToken`).
+    pub fn cognito(&self) -> &Client {
+        &self.cognito
+    }
+
     /// The app client, or `None` when the pool has no such client.
     pub async fn get(&self, client_id: &ClientId) -> Result<Option<Arc<AppClient>>, LookupError> {
         if let Some((client, at)) = self.cache.read().await.get(client_id)

@@ -61,6 +61,9 @@ impl RemoteApprovalPolicy {
     }
 }
 
+/// The path of the revocation endpoint, served by `device-token`.
+pub const REVOCATION_PATH: &str = "/device/revoke";
+
 #[derive(Debug, Clone)]
 pub struct DeviceConfig {
     /// `TABLE_NAME`: the DynamoDB table of grants.
@@ -71,6 +74,11 @@ pub struct DeviceConfig {
     pub user_pool: UserPool,
     /// `COGNITO_DOMAIN`: the hosted UI's base URL, no trailing slash.
     pub cognito_domain: String,
+    /// The `iss` of the pool's access tokens (`COGNITO_ISSUER`, else Cognito's), which
+    /// `/device/revoke` verifies with the authorizer's verifier.
+    pub access_token_issuer: String,
+    /// Where the pool's keys are (`COGNITO_JWKS_URL`, else `<issuer>/.well-known/jwks.json`).
+    pub jwks_url: String,
     /// `DEVICE_CLIENT_IDS`: the app clients allowed to use the device grant.
     pub device_client_ids: Vec<ClientId>,
     /// `DEVICE_CODE_TTL_SECONDS`, 60–3600, default 600.
@@ -110,10 +118,13 @@ impl DeviceConfig {
                 })
             })
             .collect::<Result<_, _>>()?;
+        let user_pool = UserPool::from_env(env)?;
         Ok(Self {
+            access_token_issuer: user_pool.issuer(env)?,
+            jwks_url: user_pool.jwks_url(env)?,
             table_name: env.required("TABLE_NAME")?.to_owned(),
             public_base_url: env.base_url("PUBLIC_BASE_URL")?,
-            user_pool: UserPool::from_env(env)?,
+            user_pool,
             cognito_domain: env.base_url("COGNITO_DOMAIN")?,
             device_client_ids,
             device_code_ttl_secs: bounded(
@@ -219,6 +230,11 @@ impl DeviceConfig {
 
     pub fn token_endpoint(&self) -> String {
         format!("{}/device/token", self.public_base_url)
+    }
+
+    /// `revocation_endpoint` (RFC 7009, RFC 8414 §2).
+    pub fn revocation_endpoint(&self) -> String {
+        format!("{}{}", self.public_base_url, REVOCATION_PATH)
     }
 }
 

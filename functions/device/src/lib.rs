@@ -1,6 +1,7 @@
 //! What the four device-flow functions share: their configuration, the audit trail
 //! ([`audit`]), the DynamoDB grant store,
 //! the Cognito app-client cache, client authentication, the flow's decisions ([`flow`]),
+//! token revocation ([`revocation`], RFC 7009),
 //! reading requests ([`request`]) and writing answers per wire format ([`wire`]).
 //!
 //! Each function's `main` builds one [`Deps`] at cold start ([`Deps::from_env`]) and hands it
@@ -14,6 +15,7 @@ pub mod config;
 pub mod flow;
 pub mod pages;
 pub mod request;
+pub mod revocation;
 pub mod store;
 pub mod token_client;
 pub mod wire;
@@ -37,6 +39,8 @@ pub struct Deps {
     pub store: GrantStore,
     pub clients: AppClients,
     pub tokens: TokenClient,
+    /// Access tokens presented at `/device/revoke`, verified as the authorizer does.
+    pub access_tokens: revocation::AccessTokens,
     pub clock: Arc<dyn Clock>,
     /// This function's CloudWatch metrics (EMF lines on stdout, dimension `function`).
     pub emf: Emf,
@@ -55,6 +59,7 @@ impl Deps {
             store: GrantStore::new(dynamodb, config.table_name.clone()),
             tokens: TokenClient::new(config.cognito_token_endpoint()),
             clients: AppClients::new(cognito, config.user_pool.id.clone()),
+            access_tokens: revocation::AccessTokens::default(),
             config,
             clock,
         }

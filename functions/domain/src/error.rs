@@ -1,6 +1,6 @@
 //! One OAuth error type for every endpoint.
 //!
-//! The wire codes are RFC 6749 §5.2 and RFC 8628 §3.5's. Each carries its HTTP status
+//! The wire codes are RFC 6749 §5.2, RFC 8628 §3.5 and RFC 7009 §2.2.1's. Each carries its HTTP status
 //! (`invalid_client` is 401, server trouble 5xx, everything else a client may cause is 400),
 //! a description safe to send, and, optionally, an internal cause that is logged and never
 //! sent (as node-oidc-provider's `expose = status < 500`).
@@ -22,6 +22,8 @@ pub enum ErrorCode {
     ExpiredToken,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 7009 §2.2.1: the server cannot revoke this kind of token.
+    UnsupportedTokenType,
 }
 
 impl ErrorCode {
@@ -39,6 +41,7 @@ impl ErrorCode {
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 

@@ -155,6 +155,13 @@ closed_names! {
         JwksFetches => "JwksFetches",
         /// A JWKS fetch failed.
         JwksFetchErrors => "JwksFetchErrors",
+        /// `/device/revoke` recorded a revoked session or revoked a refresh token at Cognito
+        /// (the audit events `device.access_token_revoked`, `device.refresh_token_revoked`).
+        Revocations => "Revocations",
+        /// The authorizer read the revocation set.
+        RevocationRefreshes => "RevocationRefreshes",
+        /// A read of the revocation set failed (the last set keeps serving).
+        RevocationRefreshErrors => "RevocationRefreshErrors",
     }
 }
 
@@ -802,6 +809,9 @@ mod tests {
                 "TokenCacheHits",
                 "JwksFetches",
                 "JwksFetchErrors",
+                "Revocations",
+                "RevocationRefreshes",
+                "RevocationRefreshErrors",
             ]
         );
         for (i, metric) in Metric::ALL.into_iter().enumerate() {

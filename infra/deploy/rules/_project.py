@@ -9,6 +9,7 @@ those declarations with the roles in template.yaml.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Iterator
 
@@ -25,12 +26,14 @@ FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 API_TYPES = ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
 
 # design.md's endpoint table: these and only these of portal-auth's own routes are public, the
-# RFC 8628 dialect's and the Data Product Portal dialect's (issue 11; always routed: the
-# functions answer 404 while PortalClientCompatibility is false).
+# RFC 8628 dialect's (with RFC 7009's /device/revoke, issue 13) and the Data Product Portal
+# dialect's (issue 11; always routed: the functions answer 404 while PortalClientCompatibility
+# is false).
 PUBLIC_ROUTES = {
     ("POST", "/device/code"): "device-code",
     ("GET", "/.well-known/oauth-authorization-server"): "device-code",
     ("POST", "/device/token"): "device-token",
+    ("POST", "/device/revoke"): "device-token",
     ("GET", "/device"): "device-verify",
     ("POST", "/device"): "device-verify",
     ("GET", "/device/callback"): "device-callback",
@@ -84,6 +87,15 @@ DYNAMODB_ITEM_ACTIONS = {
     "dynamodb:ConditionCheckItem",
 }
 COGNITO_ACTIONS = {"cognito-idp:DescribeUserPoolClient"}
+# Issue 13: the authorizer's one DynamoDB action, the read of the revocation hour buckets
+# (pk = revoked#<hour>), allowed on the grants table only under this condition: every partition
+# key of the request matches revoked#*, so it can read revocation records and never a grant.
+# No other function may batch (device functions: item actions by key, one item at a time).
+REVOCATION_READ_ACTION = "dynamodb:BatchGetItem"
+REVOCATION_KEY_OPERATOR = "ForAllValues:StringLike"
+REVOCATION_KEY_CONDITION_KEY = "dynamodb:LeadingKeys"
+REVOCATION_KEY_PATTERNS = ["revoked#*"]
+REVOCATION_CONDITION = {REVOCATION_KEY_OPERATOR: {REVOCATION_KEY_CONDITION_KEY: REVOCATION_KEY_PATTERNS}}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 DEVICE_ENV = {"TABLE_NAME", "PUBLIC_BASE_URL", "COGNITO_USER_POOL_ID", "COGNITO_DOMAIN", "DEVICE_CLIENT_IDS"}
@@ -94,17 +106,18 @@ REQUIRED_ENV = {
     "device-token": DEVICE_ENV | {"PORTAL_COMPAT_ENABLED"},
     "device-verify": DEVICE_ENV | {"PORTAL_COMPAT_ENABLED"},
     "device-callback": DEVICE_ENV,
-    "authorizer": {"COGNITO_USER_POOL_ID", "AUTHORIZER_CLIENT_IDS"},
+    "authorizer": {"COGNITO_USER_POOL_ID", "AUTHORIZER_CLIENT_IDS", "AUTHORIZER_REVOCATION_TABLE"},
 }
 ALLOWED_ENV = {
     **{f: REQUIRED_ENV[f] | {"COGNITO_REGION", "PORTAL_COMPAT_ENABLED"} for f in DEVICE_FUNCTIONS},
     "authorizer": REQUIRED_ENV["authorizer"]
     | {"COGNITO_REGION", "COGNITO_ISSUER", "COGNITO_JWKS_URL", "AUTHORIZER_REQUIRED_SCOPES", "AUTHORIZER_REQUIRED_GROUPS",
-       "AUTHORIZER_FORWARD_API_KEYS"},
+       "AUTHORIZER_FORWARD_API_KEYS", "AUTHORIZER_REVOCATION_REFRESH_SECONDS"},
 }
 
 REQUIRED_OUTPUTS = {
     "ApiBaseUrl", "VerificationUrl", "MetadataUrl", "DeviceAuthorizationEndpoint", "TokenEndpoint",
+    "RevocationEndpoint",
     "DeviceCallbackUrl", "TableName", "UserPoolId", "CognitoDomainUrl", "DeviceClientIds",
     "AuthorizerClientIds", "PortalCliClientId", "PortalWebClientId", "AuthorizerFunctionArn",
 }
@@ -117,9 +130,12 @@ OPTIONAL_ALARM_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], 
 METRICS_NAMESPACE = "PortalAuth"
 DEVICE_METRICS = [
     "DeviceAuthorizations", "Approvals", "RemoteApprovals", "Denials", "TokensIssued", "ExpiredPolls",
-    "RateLimited", "CodeEntryBlocked", "CognitoExchangeFailures", "Refreshes",
+    "RateLimited", "CodeEntryBlocked", "CognitoExchangeFailures", "Refreshes", "Revocations",
 ]
-AUTHORIZER_METRICS = ["Allowed", "Unauthorized", "Forbidden", "TokenCacheHits", "JwksFetches", "JwksFetchErrors"]
+AUTHORIZER_METRICS = [
+    "Allowed", "Unauthorized", "Forbidden", "TokenCacheHits", "JwksFetches", "JwksFetchErrors",
+    "RevocationRefreshes", "RevocationRefreshErrors",
+]
 SURGE_ALARM_METRICS = ["RemoteApprovals", "Denials"]
 # A Metrics Insights alarm evaluates at most the latest 3 hours of data.
 METRICS_INSIGHTS_ALARM_WINDOW_SECONDS = 3 * 3600
@@ -237,6 +253,33 @@ def role_statements(role: dict) -> Iterator[tuple[list, dict]]:
         for j, st in enumerate(as_list((doc or {}).get("Statement") or [])):
             if isinstance(st, dict):
                 yield ["Properties", "Policies", i, "PolicyDocument", "Statement", j], st
+
+
+def table_arn_problems(template: dict, binary: str, action: str, statement: dict) -> list[str]:
+    """Why `statement`'s Resource is not exactly the one DynamoDB table's Arn (empty: it is)."""
+    tables = resources(template, "AWS::DynamoDB::Table")
+    table = next(iter(tables)) if len(tables) == 1 else None
+    out = []
+    for r in as_list(statement.get("Resource")):
+        if table is None or getatt(r) != (table, "Arn"):
+            out.append(f"{binary}: {action} on {json.dumps(plain(r))}, not only the grants table")
+    return out
+
+
+def revocation_condition_problem(statement: dict) -> str | None:
+    """Why `statement`'s Condition does not restrict every partition key of the request to the
+    revocation buckets (None: it does). REVOCATION_CONDITION must be there as written; other
+    operators may stand beside it, since IAM requires every operator of a Condition to hold
+    (they can only narrow it). ForAnyValue, a single-valued operator, an IfExists variant, more
+    patterns or another prefix would let a request name a grant's key."""
+    cond = plain(statement.get("Condition"))
+    if not cond:
+        return "without a Condition"
+    keys = cond.get(REVOCATION_KEY_OPERATOR) if isinstance(cond, dict) else None
+    value = keys.get(REVOCATION_KEY_CONDITION_KEY) if isinstance(keys, dict) else None
+    if value is None or as_list(value) != REVOCATION_KEY_PATTERNS:
+        return f"under Condition {json.dumps(cond)}"
+    return None
 
 
 def integration_function(uri: Any) -> str | None:

@@ -1,10 +1,11 @@
 """E91xx: IAM in template.yaml is least privilege (design.md, "Storage"; issue 5).
 
 Which DynamoDB and Cognito actions each function's role holds is compared with what the
-function's crate declares (`IAM_ACTIONS`) by tests/tests/deploy_config.rs; these rules check
-what holds for every role whatever its code needs: no wildcard, each role its own, only item
-actions by key on the grants table, only DescribeUserPoolClient on the one pool, only its own
-log group, and the authorizer with no data access at all.
+function's crate declares (`IAM_ACTIONS`) by tests/tests/integration/deploy_config.rs; these
+rules check what holds for every role whatever its code needs: no wildcard, each role its own,
+only item actions by key on the grants table, only DescribeUserPoolClient on the one pool, only
+its own log group, and the authorizer with no data access but the revocation records (issue
+13): BatchGetItem on the grants table with every key restricted to revoked#*, never a grant.
 """
 
 from __future__ import annotations
@@ -77,8 +78,10 @@ class FunctionRolesLeastPrivilege(CloudFormationLintRule):
     description = (
         "Every function's Role is GetAtt of an AWS::IAM::Role of this template used by no other "
         "function; its statements Allow only DynamoDB item actions by key (no Scan, Query or "
-        "batch) on the grants table, cognito-idp:DescribeUserPoolClient on the one user pool, "
-        "and logs:CreateLogStream/PutLogEvents on the function's own log group; nothing else"
+        "batch; the authorizer alone dynamodb:BatchGetItem, and only under the Condition "
+        "ForAllValues:StringLike dynamodb:LeadingKeys [revoked#*]) on the grants table, "
+        "cognito-idp:DescribeUserPoolClient on the one user pool, and "
+        "logs:CreateLogStream/PutLogEvents on the function's own log group; nothing else"
     )
     tags = ["portal-auth", "iam"]
 
@@ -107,11 +110,15 @@ class FunctionRolesLeastPrivilege(CloudFormationLintRule):
                     resources = p.as_list(st.get("Resource"))
                     service = action.split(":", 1)[0].lower()
                     if service == "dynamodb":
-                        if action not in p.DYNAMODB_ITEM_ACTIONS:
-                            out.append(RuleMatch(where + ["Action"], f"{binary}: {action} is not an item action by key (design.md: no Scan, no Query, O(1) requests)"))
-                        for r in resources:
-                            if table is None or p.getatt(r) != (table, "Arn"):
-                                out.append(RuleMatch(where + ["Resource"], f"{binary}: {action} on {json.dumps(p.plain(r))}, not only the grants table"))
+                        if binary == "authorizer" and action == p.REVOCATION_READ_ACTION:
+                            # Issue 13: the revocation buckets' one read, and nothing else.
+                            problem = p.revocation_condition_problem(st)
+                            if problem:
+                                out.append(RuleMatch(where, f"{binary}: {action} {problem}: the authorizer may batch-read only keys {json.dumps(p.REVOCATION_KEY_PATTERNS)} ({p.REVOCATION_KEY_OPERATOR} {p.REVOCATION_KEY_CONDITION_KEY}), never a grant"))
+                        elif action not in p.DYNAMODB_ITEM_ACTIONS:
+                            out.append(RuleMatch(where + ["Action"], f"{binary}: {action} is not an item action by key (design.md: no Scan, no Query, no batch, O(1) requests)"))
+                        for msg in p.table_arn_problems(t, binary, action, st):
+                            out.append(RuleMatch(where + ["Resource"], msg))
                     elif service == "cognito-idp":
                         if action not in p.COGNITO_ACTIONS:
                             out.append(RuleMatch(where + ["Action"], f"{binary}: unexpected Cognito action {action}"))
@@ -132,12 +139,16 @@ class FunctionRolesLeastPrivilege(CloudFormationLintRule):
         return out
 
 
-class AuthorizerHasNoData(CloudFormationLintRule):
+class AuthorizerReadsOnlyRevocations(CloudFormationLintRule):
     id = "E9103"
-    shortdesc = "The authorizer has no DynamoDB or Cognito access and no table"
+    shortdesc = "The authorizer reads only the revocation buckets: no other DynamoDB, no Cognito, no table"
     description = (
-        "The authorizer's role allows its own logs only (no DynamoDB, no Cognito API: the JWKS "
-        "is public HTTPS) and the authorizer is not told TABLE_NAME"
+        "The authorizer's role allows its own logs and, at most, dynamodb:BatchGetItem on the "
+        "grants table (exactly its Arn) under the Condition ForAllValues:StringLike "
+        "dynamodb:LeadingKeys [revoked#*] (every key of the request a revocation bucket, never "
+        "a grant); no other DynamoDB action, no Cognito API (the JWKS is public HTTPS), nothing "
+        "else. It is not told TABLE_NAME; AUTHORIZER_REVOCATION_TABLE, when set, is the grants "
+        "table and comes with that read (without it every cold start would fail closed)"
     )
     tags = ["portal-auth", "iam"]
 
@@ -147,15 +158,41 @@ class AuthorizerHasNoData(CloudFormationLintRule):
         if lid is None:
             return [RuleMatch(["Resources"], "no function named ${AWS::StackName}-authorizer")]
         out = []
+        reads_revocations = False
         role = p.role_of(t, lid)
         if role is None:
             out.append(RuleMatch(["Resources", lid, "Properties"], "authorizer: Role is not GetAtt <an AWS::IAM::Role of this template>.Arn"))
         else:
             for path, st in p.role_statements(t["Resources"][role]):
+                where = ["Resources", role] + path
                 for action in p.strings_in(st.get("Action")):
-                    if not action.lower().startswith("logs:"):
-                        out.append(RuleMatch(["Resources", role] + path, f"authorizer: may {action} (only its own logs are allowed)"))
+                    if action.lower().startswith("logs:"):
+                        continue
+                    if action.lower() == p.REVOCATION_READ_ACTION.lower() and st.get("Effect") == "Allow":
+                        problems = [
+                            m.replace("authorizer: ", "authorizer: may ", 1)
+                            for m in p.table_arn_problems(t, "authorizer", action, st)
+                        ]
+                        condition = p.revocation_condition_problem(st)
+                        if condition:
+                            problems.append(
+                                f"authorizer: may {action} {condition}, not only the revocation buckets "
+                                f"(needs {p.REVOCATION_KEY_OPERATOR} {p.REVOCATION_KEY_CONDITION_KEY} "
+                                f"{json.dumps(p.REVOCATION_KEY_PATTERNS)}): it could read grants"
+                            )
+                        out += [RuleMatch(where, msg) for msg in problems]
+                        reads_revocations = reads_revocations or not problems
+                        continue
+                    out.append(RuleMatch(where, f"authorizer: may {action} (only its own logs, and {p.REVOCATION_READ_ACTION} of the revocation buckets, are allowed)"))
         env = ((p.props(t["Resources"][lid]).get("Environment") or {}).get("Variables")) or {}
+        where = ["Resources", lid, "Properties", "Environment"]
         if "TABLE_NAME" in env:
-            out.append(RuleMatch(["Resources", lid, "Properties", "Environment"], "authorizer: has TABLE_NAME in its environment"))
+            out.append(RuleMatch(where, "authorizer: has TABLE_NAME in its environment"))
+        if "AUTHORIZER_REVOCATION_TABLE" in env:
+            tables = p.resources(t, "AWS::DynamoDB::Table")
+            told = p.ref(env["AUTHORIZER_REVOCATION_TABLE"])
+            if len(tables) != 1 or told not in tables:
+                out.append(RuleMatch(where, f"authorizer: AUTHORIZER_REVOCATION_TABLE is {json.dumps(p.plain(env['AUTHORIZER_REVOCATION_TABLE']))}, not !Ref of the grants table"))
+            elif role is not None and not reads_revocations:
+                out.append(RuleMatch(where, "authorizer: has AUTHORIZER_REVOCATION_TABLE but its role may not read the revocation buckets (every cold start would fail closed: 401 revocations_unavailable)"))
         return out

@@ -31,6 +31,7 @@ fn setup(server: JwksServer) -> Setup {
         required_scopes: Vec::new(),
         required_groups: Vec::new(),
         api_key_clients: ApiKeyClients::Refuse,
+        revocations: None,
     };
     let clock = Arc::new(ManualClock::starting_now());
     let options = Options::default()
@@ -225,6 +226,7 @@ async fn a_hanging_endpoint_times_out_and_fails_closed() {
         required_scopes: Vec::new(),
         required_groups: Vec::new(),
         api_key_clients: ApiKeyClients::Refuse,
+        revocations: None,
     };
     let clock = Arc::new(ManualClock::starting_now());
     let options = Options::default()

@@ -19,5 +19,7 @@ mod portal_login_e2e;
 mod portal_login_flows;
 mod portal_login_support;
 mod rest_api_events;
+mod revocation;
 mod sign_in_flow;
+mod signout;
 mod token_endpoint;

@@ -4,10 +4,16 @@
 //! prints checked by the real `authorizer` function through the Lambda Invoke API.
 //! Screenshots and the terminal transcript land in `test-output/<test>/`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::portal_login_support::{Home, Terminal, printed_complete_uri, printed_user_code, run};
+use authorizer::ManualClock;
 use fantoccini::Locator;
+use portal_auth_tests::authorizer_support::{
+    assert_allowed_everywhere, assert_unauthorized_everywhere, build_authorizer, fixture_event,
+    moto_revocation_table,
+};
 use portal_auth_tests::browser::claims;
 use portal_auth_tests::chrome::Chrome;
 use portal_auth_tests::cognito::{DEMO_GROUP, DEMO_USERNAME};
@@ -138,16 +144,81 @@ async fn login_in_a_terminal_approved_in_chromium_then_token_status_refresh_and_
     );
     assert_eq!(authorize(&stack, &refreshed).await["isAuthorized"], true);
 
-    // logout: no revocation endpoint today, so it says the refresh token stays valid.
+    // logout revokes the access token, then the refresh token, at /device/revoke. An
+    // authorizer on an injected clock, reading the stack's revocation records, allows the
+    // token in all three event shapes before, and refuses it once its refresh interval has
+    // passed; another user's token still passes. (cognito-local's tokens carry no
+    // `origin_jti`, so the session is the refreshed token's `jti`; Cognito's own refreshed
+    // tokens keep the sign-in's `origin_jti`, and all of them are refused together.)
+    let clock = Arc::new(ManualClock::starting_now());
+    let authorizer = revocation_aware_authorizer(&stack, clock.clone()).await;
+    let bearer = format!("Bearer {refreshed}");
+    assert_allowed_everywhere(&authorizer, &bearer).await;
+    stack.pool.create_user("e2e-other", "Other-Passw0rd!").await;
+    let (other, _, _) = stack
+        .pool
+        .tokens_of(&stack.pool.public_client_id, "e2e-other", "Other-Passw0rd!")
+        .await;
+    let other = format!("Bearer {other}");
+    assert_allowed_everywhere(&authorizer, &other).await;
+
     let out = run(&home, &cli(&stack, &["logout"]), &[]);
     out.assert_code(0);
-    assert!(
-        out.stderr.contains("offers no token revocation"),
-        "{}",
-        out.stderr
-    );
+    for said in [
+        "Revoked the access token at the server.",
+        "Revoked the refresh token at the server.",
+    ] {
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+    }
     assert!(!home.cache().exists());
     run(&home, &cli(&stack, &["token"]), &[]).assert_code(3);
+
+    clock.advance(Duration::from_secs(REFRESH_SECS));
+    let _ = authorizer
+        .handle(&fixture_event("http-api-v2", &bearer))
+        .await;
+    authorizer
+        .revocations()
+        .expect("configured")
+        .settled()
+        .await;
+    assert_unauthorized_everywhere(&authorizer, &bearer).await;
+    assert_allowed_everywhere(&authorizer, &other).await;
+
+    // Cognito no longer honours the refresh token.
+    let refused = reqwest::Client::new()
+        .post(format!("{}/device/token", stack.base_url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str().unwrap()),
+            ("client_id", stack.pool.public_client_id.as_str()),
+        ])
+        .send()
+        .await
+        .expect("/device/token");
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.expect("JSON");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+}
+
+const REFRESH_SECS: u64 = 30;
+
+/// The authorizer as the stack configures it, honouring the stack's revocation records.
+async fn revocation_aware_authorizer(
+    stack: &LocalStack,
+    clock: Arc<ManualClock>,
+) -> authorizer::Authorizer {
+    let issuer = format!("{}/{}", stack.pool.endpoint, stack.pool.pool_id);
+    let config = authorizer::Config {
+        jwks_url: format!("{issuer}/.well-known/jwks.json"),
+        issuer,
+        client_ids: vec![stack.pool.public_client_id.clone()],
+        required_scopes: Vec::new(),
+        required_groups: Vec::new(),
+        api_key_clients: authorizer::ApiKeyClients::Refuse,
+        revocations: Some(moto_revocation_table(&stack.table, REFRESH_SECS)),
+    };
+    build_authorizer(config, clock).await
 }
 
 #[tokio::test]

@@ -384,40 +384,60 @@ fn a_loose_config_folder_is_tightened_to_0700() {
 }
 
 #[test]
-fn logout_revokes_the_refresh_token_when_the_server_offers_revocation() {
+fn logout_revokes_the_access_then_the_refresh_token_when_the_server_offers_revocation() {
     let (stand_in, home) = logged_in("pl-revoke", 3600);
+    let access_token = home.cache_json()["sessions"][0]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     stand_in.offer_revocation();
     let out = run(&home, &cli(&stand_in, &["logout"]), &[]);
     out.assert_code(0);
-    assert!(
-        out.stderr
-            .contains("Revoked the refresh token at the server."),
-        "{}",
-        out.stderr
-    );
+    for said in [
+        "Revoked the access token at the server.",
+        "Revoked the refresh token at the server.",
+    ] {
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+    }
     let revocations: Vec<_> = stand_in
         .requests()
         .into_iter()
         .filter(|r| r.path == "/revoke")
         .collect();
-    assert_eq!(revocations.len(), 1);
-    assert_eq!(revocations[0].param("token"), Some(REFRESH_TOKEN));
+    assert_eq!(revocations.len(), 2);
+    let sent: Vec<_> = revocations
+        .iter()
+        .map(|r| {
+            (
+                r.param("token"),
+                r.param("token_type_hint"),
+                r.param("client_id"),
+            )
+        })
+        .collect();
     assert_eq!(
-        revocations[0].param("token_type_hint"),
-        Some("refresh_token")
+        sent,
+        [
+            (
+                Some(access_token.as_str()),
+                Some("access_token"),
+                Some(CLIENT)
+            ),
+            (Some(REFRESH_TOKEN), Some("refresh_token"), Some(CLIENT)),
+        ],
+        "the access token first"
     );
-    assert_eq!(revocations[0].param("client_id"), Some(CLIENT));
     assert!(!home.cache().exists());
 }
 
 #[test]
-fn logout_without_revocation_forgets_locally_and_says_the_token_stays_valid() {
+fn logout_without_revocation_forgets_locally_and_says_the_tokens_stay_valid() {
     let (stand_in, home) = logged_in("pl-logout", 3600);
     let out = run(&home, &cli(&stand_in, &["logout"]), &[]);
     out.assert_code(0);
     assert!(
         out.stderr
-            .contains("stays valid at the server until it expires"),
+            .contains("stay valid at the server until they expire"),
         "{}",
         out.stderr
     );

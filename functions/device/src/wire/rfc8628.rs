@@ -1,7 +1,8 @@
 //! The OAuth wire format: the device authorization response (RFC 8628 §3.2), the token
-//! endpoint's answers (§3.5, RFC 6749 §5.1–5.2), and the authorization server metadata
-//! (RFC 8414). Every error is HTTP 400 JSON with `Cache-Control: no-store` (GitHub's
-//! 200-with-error breaks standard clients), except `invalid_client`, 401.
+//! endpoint's answers (§3.5, RFC 6749 §5.1–5.2), the revocation endpoint's (RFC 7009 §2.2),
+//! and the authorization server metadata (RFC 8414). Every error is HTTP 400 JSON with
+//! `Cache-Control: no-store` (GitHub's 200-with-error breaks standard clients), except
+//! `invalid_client`, 401.
 
 use lambda_http::{Body, Response};
 use portal_auth_domain::{DEVICE_CODE_GRANT_TYPE, OAuthError};
@@ -39,10 +40,21 @@ pub fn tokens(tokens: Tokens) -> Response<Body> {
     super::json(200, &Value::Object(tokens))
 }
 
+/// RFC 7009 §2.2: the token is revoked (or was never valid); the body is empty.
+pub fn revoked() -> Response<Body> {
+    let mut response = super::json(200, &Value::Null);
+    *response.body_mut() = Body::Empty;
+    response.headers_mut().remove(http::header::CONTENT_TYPE);
+    response
+}
+
 /// RFC 6749 §5.2.
 pub fn error(err: &OAuthError) -> Response<Body> {
     super::error(err, |_| {})
 }
+
+/// How clients authenticate, at the token and the revocation endpoint alike.
+const CLIENT_AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
 
 /// RFC 8414 metadata. Its `issuer` is this service's base URL: the tokens' issuer and keys
 /// are Cognito's, published by Cognito (see the README). Cacheable for five minutes.
@@ -52,7 +64,9 @@ pub fn metadata(config: &DeviceConfig) -> Response<Body> {
         "device_authorization_endpoint": config.device_authorization_endpoint(),
         "token_endpoint": config.token_endpoint(),
         "grant_types_supported": [DEVICE_CODE_GRANT_TYPE, "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint": config.revocation_endpoint(),
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "response_types_supported": [],
         "code_challenge_methods_supported": ["S256"],
     });
