@@ -10,6 +10,11 @@
 //! - `verified_token_cache_hit`: the same decision for a token this instance has already
 //!   verified (SHA-256 of the token, cache lookup, `exp`, the rules, the response).
 //!
+//! - `full_decision_rest_token_0_revoked` / `_1000_revoked`: the full decision of an
+//!   authorizer that honours revocations, with an empty set and with 1,000 records (500
+//!   revoked sessions, 500 signed-out users) preloaded as a refresh installs them; the table is
+//!   never read (issue 13: a decision makes no DynamoDB call).
+//!
 //! Metrics are on, as in the Lambda: every decision renders its EMF line. The line goes to
 //! this thread's `metrics::capture()` (drained every [`DRAIN_EVERY`] decisions), not to stdout,
 //! so the figures include building the line but not a terminal's or pipe's write, as they
@@ -21,18 +26,24 @@
 //! written there so aws-jwt-verify can verify the very same token.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use std::cell::Cell;
 
 use authorizer::jwks::VerifyingKey;
-use authorizer::{ApiKeyClients, Authorization, Authorizer, AuthorizerEvent, Config, Options};
+use authorizer::sigv4::Credentials;
+use authorizer::{
+    ApiKeyClients, Authorization, Authorizer, AuthorizerEvent, Config, ManualClock, Options,
+    RevocationTable,
+};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
+use portal_auth_domain::revocation::RevocationSet;
 use portal_auth_runtime::metrics::{self, Capture, Emf, Function};
 use serde_json::{Value, json};
 
@@ -133,6 +144,44 @@ impl Sink {
 }
 
 fn authorizer(fixture: &Fixture, verified_cache: usize, metered: bool) -> Authorizer {
+    build(fixture, verified_cache, metered, None)
+}
+
+/// An authorizer that honours `revoked` records (preloaded, as a refresh would install them;
+/// the table is never read: the clock is frozen, so no refresh falls due).
+fn revocation_aware(fixture: &Fixture, revoked: usize) -> Authorizer {
+    let table = RevocationTable {
+        table: "grants".into(),
+        region: "eu-west-1".into(),
+        endpoint: "http://127.0.0.1:9".into(),
+        credentials: Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "bench".into(),
+            session_token: None,
+        },
+        refresh_secs: 30,
+    };
+    let authorizer = build(fixture, 0, true, Some(table));
+    let mut set = RevocationSet::default();
+    let far = u64::MAX / 2;
+    // Half revoked sessions, half signed-out users: both maps are looked up per decision.
+    for i in 0..revoked {
+        if i % 2 == 0 {
+            set.add_session(format!("00000000-0000-4000-8000-{i:012}"), far);
+        } else {
+            set.add_user(format!("sub-{i}"), far);
+        }
+    }
+    authorizer.revocations().expect("configured").preload(set);
+    authorizer
+}
+
+fn build(
+    fixture: &Fixture,
+    verified_cache: usize,
+    metered: bool,
+    revocations: Option<RevocationTable>,
+) -> Authorizer {
     let config = Config {
         issuer: issuer(),
         // Never contacted: the key set is preloaded.
@@ -141,9 +190,12 @@ fn authorizer(fixture: &Fixture, verified_cache: usize, metered: bool) -> Author
         required_scopes: vec!["portal/access".into()],
         required_groups: vec!["portal-users".into()],
         api_key_clients: ApiKeyClients::Refuse,
-        revocations: None,
+        revocations,
     };
-    let mut options = Options::default().with_verified_cache(verified_cache);
+    let clock = Arc::new(ManualClock::starting_now());
+    let mut options = Options::default()
+        .with_verified_cache(verified_cache)
+        .with_clock(clock);
     if metered {
         options = options.with_metrics(Emf::new(Function::Authorizer));
     }
@@ -185,12 +237,17 @@ fn benches(c: &mut Criterion) {
     let cached = authorizer(&fixture, 10_000, true);
     let uncached_quiet = authorizer(&fixture, 0, false);
     let cached_quiet = authorizer(&fixture, 10_000, false);
+    let revocations_0 = revocation_aware(&fixture, 0);
+    let revocations_1000 = revocation_aware(&fixture, 1000);
+    assert_eq!(revocations_1000.revocations().map(|r| r.len()), Some(1000));
     let sink = Sink::new();
     for (name, a) in [
         ("uncached", &uncached),
         ("cached", &cached),
         ("uncached without metrics", &uncached_quiet),
         ("cached without metrics", &cached_quiet),
+        ("0 revoked", &revocations_0),
+        ("1000 revoked", &revocations_1000),
     ] {
         let answer = runtime.block_on(a.handle(&rest)).expect(name);
         let value = serde_json::to_value(answer).expect("JSON");
@@ -202,7 +259,7 @@ fn benches(c: &mut Criterion) {
     // The metered decisions wrote their lines to the sink, not to stdout; the others none.
     assert_eq!(
         sink.capture.take().len(),
-        2,
+        4,
         "one EMF line per metered decision"
     );
 
@@ -254,6 +311,18 @@ fn benches(c: &mut Criterion) {
             black_box(ok)
         })
     });
+    for (name, a) in [
+        ("full_decision_rest_token_0_revoked", &revocations_0),
+        ("full_decision_rest_token_1000_revoked", &revocations_1000),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let ok = a.handle(black_box(&rest)).await.is_ok();
+                sink.tick();
+                black_box(ok)
+            })
+        });
+    }
     group.finish();
     drop(sink);
 }
