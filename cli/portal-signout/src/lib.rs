@@ -148,10 +148,11 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/operations.md");
         let guide = std::fs::read_to_string(path).expect("docs/operations.md");
         let section = guide
-            .split("\n## Sign-out everywhere\n")
+            .split("\n### Sign-out everywhere\n")
             .nth(1)
             .expect("a section \"Sign-out everywhere\"");
         let section = section.split("\n## ").next().unwrap_or(section);
+        let section = section.split("\n### ").next().unwrap_or(section);
         for action in IAM_ACTIONS {
             assert!(
                 section.contains(action),
