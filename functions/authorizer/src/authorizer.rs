@@ -1,8 +1,10 @@
 //! The decision: from an API Gateway event to Allow, Deny or 401.
 //!
 //! [`Authorizer::decide`] takes the `Authorization` value through every check in order —
-//! bearer syntax and size, the verified-token cache, JWS structure and header, the key by `kid`,
-//! the signature, the claims, then the deployment's rules — and returns an [`Outcome`].
+//! bearer syntax and size, then the [`Verifier`] (the verified-token cache, JWS structure and
+//! header, the key by `kid`, the signature, the claims), then the revocation set when one is
+//! configured ([`crate::revocations`]: judged on every decision, cache hits included, from
+//! memory), then the deployment's rules — and returns an [`Outcome`].
 //! [`Authorizer::handle`] maps that onto the event's shape. Signature before claims: nothing in
 //! the payload is parsed until the signature over it has been checked. A REST REQUEST event
 //! with an `x-key` and no `Authorization` header is, when so configured, the one exception that
