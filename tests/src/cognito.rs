@@ -67,26 +67,7 @@ impl TestPool {
     }
 
     async fn create_demo_user(&self) {
-        self.client
-            .admin_create_user()
-            .user_pool_id(&self.pool_id)
-            .username(DEMO_USERNAME)
-            .temporary_password(DEMO_PASSWORD)
-            .message_action(MessageActionType::Suppress)
-            .user_attributes(attribute("email", DEMO_EMAIL))
-            .user_attributes(attribute("email_verified", "true"))
-            .send()
-            .await
-            .expect("AdminCreateUser");
-        self.client
-            .admin_set_user_password()
-            .user_pool_id(&self.pool_id)
-            .username(DEMO_USERNAME)
-            .password(DEMO_PASSWORD)
-            .permanent(true)
-            .send()
-            .await
-            .expect("AdminSetUserPassword");
+        self.create_user(DEMO_USERNAME, DEMO_PASSWORD).await;
         self.client
             .create_group()
             .user_pool_id(&self.pool_id)
@@ -135,7 +116,7 @@ impl TestPool {
         )
     }
 
-    /// Another user, `<username>@example.com`, with a permanent `password`.
+    /// A user with the verified email `<username>@example.com` and a permanent `password`.
     pub async fn create_user(&self, username: &str, password: &str) {
         self.client
             .admin_create_user()
@@ -144,6 +125,7 @@ impl TestPool {
             .temporary_password(password)
             .message_action(MessageActionType::Suppress)
             .user_attributes(attribute("email", &format!("{username}@example.com")))
+            .user_attributes(attribute("email_verified", "true"))
             .send()
             .await
             .expect("AdminCreateUser");

@@ -19,6 +19,7 @@ use std::fmt::{self, Write as _};
 
 use aws_lc_rs::{digest, hmac};
 
+use portal_auth_domain::UtcDateTime;
 use portal_auth_runtime::{ConfigError, Env};
 
 /// An access key, from the environment.
@@ -137,29 +138,11 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 /// `YYYYMMDDTHHMMSSZ` in UTC.
 pub fn amz_date(unix_seconds: u64) -> String {
-    let days = unix_seconds / 86_400;
-    let secs = unix_seconds % 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
+    let t = UtcDateTime::from_unix(unix_seconds);
     format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
-}
-
-/// Howard Hinnant's `civil_from_days`: the proleptic Gregorian date of a day number.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
