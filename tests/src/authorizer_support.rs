@@ -246,7 +246,7 @@ impl LocalPool {
     /// Configured as `make dev` does: the pool's issuer and JWKS, only the public client.
     pub fn config(&self, scopes: &[&str], groups: &[&str]) -> Config {
         Config {
-            issuer: self.issuer.clone(),
+            issuers: vec![self.issuer.clone()],
             jwks_url: self.jwks_url.clone(),
             client_ids: vec![self.pool.public_client_id.clone()],
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),

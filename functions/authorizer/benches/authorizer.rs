@@ -183,7 +183,7 @@ fn build(
     revocations: Option<RevocationTable>,
 ) -> Authorizer {
     let config = Config {
-        issuer: issuer(),
+        issuers: vec![issuer()],
         // Never contacted: the key set is preloaded.
         jwks_url: "http://127.0.0.1:9/jwks.json".into(),
         client_ids: vec![CLIENT_ID.into()],

@@ -167,7 +167,7 @@ impl Authorizer {
             None => None,
         };
         Ok(Self {
-            verifier: Verifier::new(config.issuer.clone(), config.jwks_url.clone(), &options)?,
+            verifier: Verifier::new(config.issuers.clone(), config.jwks_url.clone(), &options)?,
             rules: AccessRules::from_config(&config),
             revocations,
             api_key_clients: config.api_key_clients,
@@ -430,7 +430,7 @@ mod tests {
         api_key_clients: ApiKeyClients,
     ) -> Fixture {
         let config = Config {
-            issuer: ISS.into(),
+            issuers: vec![ISS.into()],
             // Never contacted: keys are preloaded, and an unknown kid finds nothing listening.
             jwks_url: "http://127.0.0.1:9/jwks.json".into(),
             client_ids: vec!["client1".into()],
@@ -1158,7 +1158,7 @@ mod tests {
         ]);
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let config = Config {
-            issuer: ISS.into(),
+            issuers: vec![ISS.into()],
             jwks_url: url,
             client_ids: vec!["client1".into()],
             required_scopes: vec![],

@@ -158,8 +158,12 @@ impl<'a> Claims<'a> {
     }
 
     /// Checks issuer, times and token use, and keeps what later steps need.
-    pub fn verify(self, issuer: &str, now: i64) -> Result<VerifiedToken, Rejection> {
-        if self.iss.as_deref() != Some(issuer) {
+    pub fn verify(self, issuers: &[String], now: i64) -> Result<VerifiedToken, Rejection> {
+        if !self
+            .iss
+            .as_deref()
+            .is_some_and(|iss| issuers.iter().any(|i| i == iss))
+        {
             return Err(Rejection::Issuer);
         }
         let exp = self.check_times(now)?;
@@ -289,7 +293,7 @@ mod tests {
 
     fn verify(value: &serde_json::Value, now: i64) -> Result<VerifiedToken, Rejection> {
         let bytes = serde_json::to_vec(value).unwrap();
-        Claims::parse(&bytes)?.verify(ISS, now)
+        Claims::parse(&bytes)?.verify(&[ISS.to_owned()], now)
     }
 
     fn with(key: &str, value: serde_json::Value) -> serde_json::Value {
@@ -387,7 +391,7 @@ mod tests {
         );
         let t = Claims::parse(payload.as_bytes())
             .unwrap()
-            .verify(ISS, NOW)
+            .verify(&[ISS.to_owned()], NOW)
             .unwrap();
         assert_eq!(t.exp, NOW + 60);
         // Zero is a date (long expired).

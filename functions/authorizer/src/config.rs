@@ -22,8 +22,8 @@ use crate::revocations::RevocationTable;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// The exact `iss` accepted.
-    pub issuer: String,
+    /// The `iss` values accepted, each compared exactly.
+    pub issuers: Vec<String>,
     /// Where the pool's signing keys are published.
     pub jwks_url: String,
     /// App clients whose access tokens are accepted (`client_id` claim).
@@ -46,7 +46,7 @@ impl Config {
         let client_ids = env.required_list("AUTHORIZER_CLIENT_IDS")?;
         check_words("AUTHORIZER_CLIENT_IDS", &client_ids)?;
         Ok(Self {
-            issuer: pool.issuer(env)?,
+            issuers: vec![pool.issuer(env)?],
             jwks_url: pool.jwks_url(env)?,
             client_ids,
             required_scopes: optional_words(env, "AUTHORIZER_REQUIRED_SCOPES")?,
@@ -97,8 +97,8 @@ mod tests {
     fn defaults_derive_issuer_and_jwks_from_the_pool() {
         let config = Config::from_env(&env(&[POOL, CLIENTS])).unwrap();
         assert_eq!(
-            config.issuer,
-            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+            config.issuers,
+            ["https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"]
         );
         assert_eq!(
             config.jwks_url,
@@ -138,7 +138,7 @@ mod tests {
             ("AUTHORIZER_REQUIRED_GROUPS", "portal-users"),
         ]))
         .unwrap();
-        assert_eq!(config.issuer, "http://127.0.0.1:9229/local_x");
+        assert_eq!(config.issuers, ["http://127.0.0.1:9229/local_x"]);
         assert_eq!(config.jwks_url, "http://127.0.0.1:9229/local_x/keys");
         assert_eq!(config.required_scopes, ["portal/read", "portal/write"]);
         assert_eq!(config.required_groups, ["portal-users"]);

@@ -553,7 +553,7 @@ mod tests {
         }
         Claims::parse(claims.to_string().as_bytes())
             .unwrap()
-            .verify("https://issuer", START as i64)
+            .verify(&["https://issuer".to_owned()], START as i64)
             .unwrap()
     }
 

@@ -27,9 +27,10 @@ use portal_auth_domain::Clock;
 #[error("cannot build the JWKS HTTP client: {0}")]
 pub struct InitError(#[from] reqwest::Error);
 
-/// Access tokens of one issuer, checked against the keys published at one JWKS URL.
+/// Access tokens of the accepted issuers (one pool's, in its formats), checked against the keys
+/// published at one JWKS URL: the keys never come from a URL the token names.
 pub struct Verifier {
-    issuer: String,
+    issuers: Vec<String>,
     keys: JwksCache,
     verified: VerifiedCache,
     clock: Arc<dyn Clock>,
@@ -39,7 +40,7 @@ impl Verifier {
     /// Fetches nothing yet: keys come at [`Self::warm_up`] or with the first token that needs
     /// them.
     pub fn new(
-        issuer: impl Into<String>,
+        issuers: Vec<String>,
         jwks_url: impl Into<String>,
         options: &Options,
     ) -> Result<Self, InitError> {
@@ -50,7 +51,7 @@ impl Verifier {
                 Arc::clone(&options.clock),
                 options.metrics,
             )?,
-            issuer: issuer.into(),
+            issuers,
             verified: VerifiedCache::new(options.verified_cache_capacity),
             clock: Arc::clone(&options.clock),
         })
@@ -117,6 +118,6 @@ impl Verifier {
             return Err(Rejection::Signature);
         }
         let payload = decode_part(parts.payload)?;
-        Claims::parse(&payload)?.verify(&self.issuer, now)
+        Claims::parse(&payload)?.verify(&self.issuers, now)
     }
 }

@@ -48,7 +48,7 @@ impl Ctx {
             Setup::Local => local.config(&[], &[]),
             Setup::Aws => aws_config(&local),
         };
-        let issuer = config.issuer.clone();
+        let issuer = config.issuers[0].clone();
         let attacker = SigningKey::generate(COGNITO_LOCAL_KID);
         let attacker_jwks = JwksServer::serving(&[&attacker]);
         let authorizer = build_authorizer(config, clock.clone()).await;

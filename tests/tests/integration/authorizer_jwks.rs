@@ -25,7 +25,7 @@ struct Setup {
 /// request needs its key.
 fn setup(server: JwksServer) -> Setup {
     let config = Config {
-        issuer: ISSUER.into(),
+        issuers: vec![ISSUER.into()],
         jwks_url: server.url.clone(),
         client_ids: vec![CLIENT.into()],
         required_scopes: Vec::new(),
@@ -220,7 +220,7 @@ async fn a_hanging_endpoint_times_out_and_fails_closed() {
     let server = JwksServer::serving(&[&key]);
     server.hold();
     let config = Config {
-        issuer: ISSUER.into(),
+        issuers: vec![ISSUER.into()],
         jwks_url: server.url.clone(),
         client_ids: vec![CLIENT.into()],
         required_scopes: Vec::new(),

@@ -211,7 +211,7 @@ async fn revocation_aware_authorizer(
     let issuer = format!("{}/{}", stack.pool.endpoint, stack.pool.pool_id);
     let config = authorizer::Config {
         jwks_url: format!("{issuer}/.well-known/jwks.json"),
-        issuer,
+        issuers: vec![issuer],
         client_ids: vec![stack.pool.public_client_id.clone()],
         required_scopes: Vec::new(),
         required_groups: Vec::new(),

@@ -149,7 +149,7 @@ impl Setup {
         let issuer = format!("{}/{}", self.pool.endpoint, self.pool.pool_id);
         let config = Config {
             jwks_url: format!("{issuer}/.well-known/jwks.json"),
-            issuer,
+            issuers: vec![issuer],
             client_ids: vec![
                 self.pool.public_client_id.clone(),
                 self.pool.confidential_client_id.clone(),
