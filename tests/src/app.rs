@@ -60,7 +60,7 @@ pub async fn spawn_app() -> TestApp {
             region: "us-east-1".to_owned(),
         },
         cognito_domain: pool.endpoint.clone(),
-        access_token_issuer: format!("{}/{}", pool.endpoint, pool.pool_id),
+        access_token_issuers: vec![format!("{}/{}", pool.endpoint, pool.pool_id)],
         jwks_url: format!("{}/{}/.well-known/jwks.json", pool.endpoint, pool.pool_id),
         device_client_ids: [&pool.public_client_id, &pool.confidential_client_id]
             .iter()

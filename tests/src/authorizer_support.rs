@@ -251,6 +251,7 @@ impl LocalPool {
             client_ids: vec![self.pool.public_client_id.clone()],
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
+            rules: Vec::new(),
             api_key_clients: ApiKeyClients::Refuse,
             revocations: None,
         }

@@ -15,6 +15,13 @@
 //!   revoked sessions, 500 signed-out users) preloaded as a refresh installs them; the table is
 //!   never read (issue 13: a decision makes no DynamoDB call).
 //!
+//! - `full_decision_rest_token_20_rules`: the full decision of an authorizer with 20 per-route
+//!   rules ([`RULES_20`]) for a route none of them matches (every rule is tried, then the
+//!   catch-all), its answer then serialized to JSON as the runtime does — which is where the
+//!   principal's policy (an Allow of the stage and a Deny listing the 10 admin subtrees it is
+//!   refused, 20 resources) is written out. `full_decision_rest_token_serialized` is the
+//!   decision without rules, serialized the same way: the difference is what the rules cost.
+//!
 //! Metrics are on, as in the Lambda: every decision renders its EMF line. The line goes to
 //! this thread's `metrics::capture()` (drained every [`DRAIN_EVERY`] decisions), not to stdout,
 //! so the figures include building the line but not a terminal's or pipe's write, as they
@@ -144,7 +151,17 @@ impl Sink {
 }
 
 fn authorizer(fixture: &Fixture, verified_cache: usize, metered: bool) -> Authorizer {
-    build(fixture, verified_cache, metered, None)
+    build(fixture, verified_cache, metered, None, "")
+}
+
+/// Ten read rules the bench token meets, ten admin subtrees it does not (it is not in
+/// `portal-admins`), none of them on the benchmarked route.
+fn rules_20() -> String {
+    (0..10)
+        .map(|i| format!("GET,HEAD /api/v2/resource{i}/* scopes=portal/access"))
+        .chain((0..10).map(|i| format!("* /api/v2/admin/area{i}/* groups=portal-admins")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// An authorizer that honours `revoked` records (preloaded, as a refresh would install them;
@@ -161,7 +178,7 @@ fn revocation_aware(fixture: &Fixture, revoked: usize) -> Authorizer {
         },
         refresh_secs: 30,
     };
-    let authorizer = build(fixture, 0, true, Some(table));
+    let authorizer = build(fixture, 0, true, Some(table), "");
     let mut set = RevocationSet::default();
     let far = u64::MAX / 2;
     // Half revoked sessions, half signed-out users: both maps are looked up per decision.
@@ -181,6 +198,7 @@ fn build(
     verified_cache: usize,
     metered: bool,
     revocations: Option<RevocationTable>,
+    rules: &str,
 ) -> Authorizer {
     let config = Config {
         issuers: vec![issuer()],
@@ -189,6 +207,7 @@ fn build(
         client_ids: vec![CLIENT_ID.into()],
         required_scopes: vec!["portal/access".into()],
         required_groups: vec!["portal-users".into()],
+        rules: authorizer::rules::parse::parse(rules).expect("rules"),
         api_key_clients: ApiKeyClients::Refuse,
         revocations,
     };
@@ -232,6 +251,7 @@ fn benches(c: &mut Criterion) {
     };
     let http = AuthorizerEvent::HttpApiV2 {
         authorization: Authorization::One(header),
+        route_key: None,
     };
     let uncached = authorizer(&fixture, 0, true);
     let cached = authorizer(&fixture, 10_000, true);
@@ -240,6 +260,12 @@ fn benches(c: &mut Criterion) {
     let revocations_0 = revocation_aware(&fixture, 0);
     let revocations_1000 = revocation_aware(&fixture, 1000);
     assert_eq!(revocations_1000.revocations().map(|r| r.len()), Some(1000));
+    let with_rules = build(&fixture, 0, true, None, &rules_20());
+    assert_eq!(
+        with_rules.rules().rules().len(),
+        21,
+        "20 rules and the catch-all"
+    );
     let sink = Sink::new();
     for (name, a) in [
         ("uncached", &uncached),
@@ -248,6 +274,7 @@ fn benches(c: &mut Criterion) {
         ("cached without metrics", &cached_quiet),
         ("0 revoked", &revocations_0),
         ("1000 revoked", &revocations_1000),
+        ("20 rules", &with_rules),
     ] {
         let answer = runtime.block_on(a.handle(&rest)).expect(name);
         let value = serde_json::to_value(answer).expect("JSON");
@@ -259,9 +286,15 @@ fn benches(c: &mut Criterion) {
     // The metered decisions wrote their lines to the sink, not to stdout; the others none.
     assert_eq!(
         sink.capture.take().len(),
-        4,
+        7,
         "one EMF line per metered decision"
     );
+    let policy = serde_json::to_value(runtime.block_on(with_rules.handle(&rest)).expect("answer"))
+        .expect("JSON")["policyDocument"]["Statement"]
+        .clone();
+    assert_eq!(policy[1]["Effect"], "Deny");
+    assert_eq!(policy[1]["Resource"].as_array().map(Vec::len), Some(20));
+    drop(sink.capture.take());
 
     let (signing_input, signature) = fixture.token.rsplit_once('.').expect("three parts");
     let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
@@ -320,6 +353,19 @@ fn benches(c: &mut Criterion) {
                 let ok = a.handle(black_box(&rest)).await.is_ok();
                 sink.tick();
                 black_box(ok)
+            })
+        });
+    }
+    for (name, a) in [
+        ("full_decision_rest_token_serialized", &uncached),
+        ("full_decision_rest_token_20_rules", &with_rules),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let answer = a.handle(black_box(&rest)).await.expect("allowed");
+                let bytes = serde_json::to_vec(&answer).expect("JSON");
+                sink.tick();
+                black_box(bytes.len())
             })
         });
     }

@@ -1,15 +1,18 @@
-//! The deployment's rules, applied to every verified token (cached or not).
+//! The check of one requirement against a verified token (cached or not), and of the client.
 //!
-//! - `client_id` must be one of `AUTHORIZER_CLIENT_IDS`: another app client's token is not a
-//!   credential for this API at all, so it is a 401 like any invalid token.
-//! - When `AUTHORIZER_REQUIRED_SCOPES` is set, at least one of them must be in the
-//!   space-separated `scope` claim; when `AUTHORIZER_REQUIRED_GROUPS` is set, at least one of
-//!   them must be in `cognito:groups`. When both are set, both rules apply. A valid token that
-//!   fails them is authenticated but not allowed: an explicit Deny (403), not a 401, so the
-//!   client does not throw away a good token and sign in again for nothing.
+//! - [`ClientIds`]: `client_id` must be one of `AUTHORIZER_CLIENT_IDS`. Another app client's
+//!   token is not a credential for this API at all, so it is a 401 like any invalid token.
+//! - [`Requirement`]: what one rule ([`crate::rules`]) asks of a token. When it names scopes, at
+//!   least one of them must be in the space-separated `scope` claim; when it names groups, at
+//!   least one of them must be in `cognito:groups`; when it names both, both apply. A valid
+//!   token that fails it is authenticated but not allowed: an explicit Deny (403), not a 401,
+//!   so the client does not throw away a good token and sign in again for nothing.
+//!
+//! Which requirement applies to which route is [`crate::rules`]'s business; the global
+//! `AUTHORIZER_REQUIRED_SCOPES` / `AUTHORIZER_REQUIRED_GROUPS` are the requirement of its
+//! final catch-all rule.
 
 use crate::claims::VerifiedToken;
-use crate::config::Config;
 use crate::rejection::Rejection;
 
 /// The verdict on a valid token from an accepted client.
@@ -20,6 +23,8 @@ pub enum Verdict {
     DenyScope,
     /// None of the required groups.
     DenyGroup,
+    /// A `deny` rule: nobody may call the route through this API.
+    DenyRoute,
 }
 
 impl Verdict {
@@ -29,37 +34,58 @@ impl Verdict {
             Verdict::Allow => "allow",
             Verdict::DenyScope => "missing_scope",
             Verdict::DenyGroup => "missing_group",
+            Verdict::DenyRoute => "route_denied",
+        }
+    }
+
+    pub const fn is_allow(self) -> bool {
+        matches!(self, Verdict::Allow)
+    }
+}
+
+/// The app clients whose access tokens are accepted (`AUTHORIZER_CLIENT_IDS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIds(Vec<String>);
+
+impl ClientIds {
+    pub fn new(ids: Vec<String>) -> Self {
+        Self(ids)
+    }
+
+    pub fn check(&self, token: &VerifiedToken) -> Result<(), Rejection> {
+        if self.0.contains(&token.client_id) {
+            Ok(())
+        } else {
+            Err(Rejection::ClientNotAllowed)
         }
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct AccessRules {
-    client_ids: Vec<String>,
-    required_scopes: Vec<String>,
-    required_groups: Vec<String>,
+/// Any one of `scopes` (when not empty) and any one of `groups` (when not empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirement {
+    pub scopes: Vec<String>,
+    pub groups: Vec<String>,
 }
 
-impl AccessRules {
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            client_ids: config.client_ids.clone(),
-            required_scopes: config.required_scopes.clone(),
-            required_groups: config.required_groups.clone(),
-        }
+impl Requirement {
+    pub fn new(scopes: Vec<String>, groups: Vec<String>) -> Self {
+        Self { scopes, groups }
     }
 
-    pub fn check(&self, token: &VerifiedToken) -> Result<Verdict, Rejection> {
-        if !self.client_ids.contains(&token.client_id) {
-            return Err(Rejection::ClientNotAllowed);
+    /// No requirement at all: any valid token (a `public` rule).
+    pub fn is_none(&self) -> bool {
+        self.scopes.is_empty() && self.groups.is_empty()
+    }
+
+    pub fn check(&self, token: &VerifiedToken) -> Verdict {
+        if !any_of(&self.scopes, token.scopes()) {
+            Verdict::DenyScope
+        } else if !any_of(&self.groups, token.groups.iter()) {
+            Verdict::DenyGroup
+        } else {
+            Verdict::Allow
         }
-        if !any_of(&self.required_scopes, token.scopes()) {
-            return Ok(Verdict::DenyScope);
-        }
-        if !any_of(&self.required_groups, token.groups.iter()) {
-            return Ok(Verdict::DenyGroup);
-        }
-        Ok(Verdict::Allow)
     }
 }
 
@@ -73,13 +99,12 @@ mod tests {
     use super::*;
     use crate::claims::Groups;
 
-    fn rules(scopes: &[&str], groups: &[&str]) -> AccessRules {
-        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        AccessRules {
-            client_ids: owned(&["app-1", "app-2"]),
-            required_scopes: owned(scopes),
-            required_groups: owned(groups),
-        }
+    fn owned(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn rules(scopes: &[&str], groups: &[&str]) -> Requirement {
+        Requirement::new(owned(scopes), owned(groups))
     }
 
     fn token(client_id: &str, scope: &str, groups: &[&str]) -> VerifiedToken {
@@ -97,14 +122,14 @@ mod tests {
 
     #[test]
     fn other_clients_are_refused_outright() {
-        let r = rules(&[], &[]);
-        assert_eq!(r.check(&token("app-2", "", &[])), Ok(Verdict::Allow));
+        let clients = ClientIds::new(owned(&["app-1", "app-2"]));
+        assert_eq!(clients.check(&token("app-2", "", &[])), Ok(()));
         assert_eq!(
-            r.check(&token("app-3", "", &[])),
+            clients.check(&token("app-3", "", &[])),
             Err(Rejection::ClientNotAllowed)
         );
         assert_eq!(
-            r.check(&token("APP-1", "", &[])),
+            clients.check(&token("APP-1", "", &[])),
             Err(Rejection::ClientNotAllowed)
         );
     }
@@ -126,7 +151,7 @@ mod tests {
         for (scope, groups, expected) in cases {
             assert_eq!(
                 r.check(&token("app-1", scope, groups)),
-                Ok(expected),
+                expected,
                 "{scope:?} {groups:?}"
             );
         }

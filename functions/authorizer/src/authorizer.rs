@@ -4,8 +4,10 @@
 //! bearer syntax and size, then the [`Verifier`] (the verified-token cache, JWS structure and
 //! header, the key by `kid`, the signature, the claims), then the revocation set when one is
 //! configured ([`crate::revocations`]: judged on every decision, cache hits included, from
-//! memory), then the deployment's rules — and returns an [`Outcome`].
-//! [`Authorizer::handle`] maps that onto the event's shape. Signature before claims: nothing in
+//! memory), then the client and the deployment's per-route rules ([`crate::rules`]) for the
+//! event's route (REST: the `methodArn`; HTTP API: the `routeKey`) — and returns an
+//! [`Outcome`]. [`Authorizer::handle`] maps that onto the event's shape; a REST answer carries
+//! the principal's whole policy, so that API Gateway's cache stays right for every route. Signature before claims: nothing in
 //! the payload is parsed until the signature over it has been checked. A REST REQUEST event
 //! with an `x-key` and no `Authorization` header is, when so configured, the one exception that
 //! is not a token decision: [`Outcome::ApiKey`], for the backend to judge ([`crate::api_key`]).
@@ -21,7 +23,7 @@
 //! |---|---|---|
 //! | Allow (a token) | `Allowed` | `client_id` (an accepted client, from the verified token) |
 //! | Allow (a forwarded API key) | `Allowed` | `outcome` = `api_key` |
-//! | Deny (403) | `Forbidden` | `client_id`, `outcome` = `missing_scope` or `missing_group` |
+//! | Deny (403) | `Forbidden` | `client_id`, `outcome` = `missing_scope`, `missing_group` or `route_denied` |
 //! | 401 | `Unauthorized` | `outcome` = the rejection's fixed [`Reason`](crate::rejection::Reason) |
 //!
 //! plus `TokenCacheHits` = 1 on the same line when the verified-token cache answered. JWKS
@@ -34,7 +36,7 @@ use std::time::Duration;
 use lambda_runtime::Diagnostic;
 use portal_auth_runtime::metrics::{Dims, Emf, Metric};
 
-use crate::access::{AccessRules, Verdict};
+use crate::access::{ClientIds, Verdict};
 use crate::api_key::{ApiKeyClients, exact_resource};
 use crate::bearer::bearer_token;
 use crate::cache::DEFAULT_CAPACITY;
@@ -43,9 +45,9 @@ use crate::config::Config;
 use crate::event::{ApiKey, Authorization, AuthorizerEvent, Shape};
 use crate::jwks::{JwksError, JwksOptions};
 use crate::rejection::Rejection;
-use crate::response::{AuthorizerResponse, Effect, stage_wildcard};
+use crate::response::{AuthorizerResponse, PolicyDocument, stage_prefix};
 use crate::revocations::Revocations;
-pub use crate::verifier::InitError;
+use crate::rules::{PolicyError, Route, RuleSet};
 use crate::verifier::Verifier;
 use portal_auth_domain::{Clock, SystemClock};
 
@@ -102,6 +104,18 @@ impl Options {
     }
 }
 
+/// The authorizer could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Jwks(#[from] crate::verifier::InitError),
+    #[error("cannot build the revocation table's HTTP client: {0}")]
+    RevocationsHttp(#[from] reqwest::Error),
+    /// Only for a [`Config`] built by hand: [`Config::from_env`] refuses these first.
+    #[error("AUTHORIZER_RULES: {0}")]
+    Rules(#[from] PolicyError),
+}
+
 /// The REST authorizer's failure: API Gateway answers 401 when the Lambda fails with exactly
 /// this message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -148,7 +162,8 @@ impl From<Outcome> for Decision {
 
 pub struct Authorizer {
     verifier: Verifier,
-    rules: AccessRules,
+    clients: ClientIds,
+    rules: Arc<RuleSet>,
     /// `None` when no revocation table is configured.
     revocations: Option<Arc<Revocations>>,
     api_key_clients: ApiKeyClients,
@@ -168,7 +183,11 @@ impl Authorizer {
         };
         Ok(Self {
             verifier: Verifier::new(config.issuers.clone(), config.jwks_url.clone(), &options)?,
-            rules: AccessRules::from_config(&config),
+            clients: ClientIds::new(config.client_ids.clone()),
+            rules: Arc::new(RuleSet::new(
+                config.rules.clone(),
+                config.global_requirement(),
+            )?),
             revocations,
             api_key_clients: config.api_key_clients,
             metrics: options.metrics,
@@ -215,20 +234,32 @@ impl Authorizer {
             AuthorizerEvent::RestToken {
                 authorization_token,
                 method_arn,
-            } => rest_answer(
-                self.decide_token(authorization_token.as_deref()).await,
-                method_arn.as_deref(),
-            ),
+            } => {
+                let route = rest_route(method_arn.as_deref());
+                let decision = self
+                    .decide_token(authorization_token.as_deref(), &route)
+                    .await;
+                self.rest_answer(decision, method_arn.as_deref())
+            }
             AuthorizerEvent::RestRequest {
                 authorization,
                 api_key,
                 method_arn,
-            } => rest_answer(
-                self.decide_rest_request(authorization, *api_key).await,
-                method_arn.as_deref(),
-            ),
-            AuthorizerEvent::HttpApiV2 { authorization } => {
-                simple_answer(self.decide_header(authorization).await)
+            } => {
+                let route = rest_route(method_arn.as_deref());
+                let decision = self
+                    .decide_rest_request(authorization, *api_key, &route)
+                    .await;
+                self.rest_answer(decision, method_arn.as_deref())
+            }
+            AuthorizerEvent::HttpApiV2 {
+                authorization,
+                route_key,
+            } => {
+                let route = route_key
+                    .as_deref()
+                    .map_or_else(Route::everything, Route::from_route_key);
+                simple_answer(self.decide_header(authorization, &route).await)
             }
             AuthorizerEvent::Unrecognized => (
                 Outcome::Unauthorized(Rejection::UnsupportedEvent).into(),
@@ -259,29 +290,41 @@ impl Authorizer {
         &self,
         authorization: &Authorization,
         api_key: ApiKey,
+        route: &Route<'_>,
     ) -> Decision {
         if self.api_key_clients.forwards(authorization, api_key) {
             return Outcome::ApiKey.into();
         }
-        self.decide_header(authorization).await
+        self.decide_header(authorization, route).await
     }
 
-    async fn decide_header(&self, authorization: &Authorization) -> Decision {
+    async fn decide_header(&self, authorization: &Authorization, route: &Route<'_>) -> Decision {
         match authorization {
-            Authorization::One(value) => self.decide_token(Some(value)).await,
-            Authorization::Missing => self.decide_token(None).await,
+            Authorization::One(value) => self.decide_token(Some(value), route).await,
+            Authorization::Missing => self.decide_token(None, route).await,
             Authorization::Ambiguous => {
                 Outcome::Unauthorized(Rejection::AmbiguousAuthorization).into()
             }
         }
     }
 
-    /// Decides on an `Authorization` header value.
+    /// Decides on an `Authorization` header value for every route of the API: allowed only
+    /// where every route is.
     pub async fn decide(&self, authorization: Option<&str>) -> Outcome {
-        self.decide_token(authorization).await.outcome
+        self.decide_on(authorization, &Route::everything()).await
     }
 
-    async fn decide_token(&self, authorization: Option<&str>) -> Decision {
+    /// Decides on an `Authorization` header value for `route`.
+    pub async fn decide_on(&self, authorization: Option<&str>, route: &Route<'_>) -> Outcome {
+        self.decide_token(authorization, route).await.outcome
+    }
+
+    /// The rules this authorizer applies (the configured ones, then the catch-all).
+    pub fn rules(&self) -> &Arc<RuleSet> {
+        &self.rules
+    }
+
+    async fn decide_token(&self, authorization: Option<&str>, route: &Route<'_>) -> Decision {
         let token = match authorization.map(bearer_token) {
             None => return Outcome::Unauthorized(Rejection::MissingAuthorization).into(),
             Some(Err(rejection)) => return Outcome::Unauthorized(rejection).into(),
@@ -300,48 +343,56 @@ impl Authorizer {
                 cache_hit,
             };
         }
-        let outcome = match self.rules.check(&verified) {
-            Ok(Verdict::Allow) => Outcome::Allow(verified),
-            Ok(verdict) => Outcome::Deny(verified, verdict),
+        let outcome = match self.clients.check(&verified) {
             Err(rejection) => Outcome::Unauthorized(rejection),
+            Ok(()) => match self.rules.verdict(&verified, route) {
+                Verdict::Allow => Outcome::Allow(verified),
+                verdict => Outcome::Deny(verified, verdict),
+            },
         };
         Decision { outcome, cache_hit }
+    }
+
+    /// REST: the principal's policy for a valid token (whose verdict for this route the
+    /// decision gave; the policy gives the same one), an Allow of this one method for a
+    /// forwarded API key, the `Unauthorized` failure otherwise.
+    fn rest_answer(&self, decision: Decision, method_arn: Option<&str>) -> Answer {
+        let unusable_arn = |decision: Decision| {
+            let outcome = Outcome::Unauthorized(Rejection::MethodArn);
+            (
+                Decision {
+                    outcome,
+                    ..decision
+                },
+                Err(Unauthorized),
+            )
+        };
+        let token = match &decision.outcome {
+            Outcome::Allow(token) | Outcome::Deny(token, _) => Arc::clone(token),
+            Outcome::Unauthorized(_) => return (decision, Err(Unauthorized)),
+            Outcome::ApiKey => {
+                return match method_arn.and_then(exact_resource) {
+                    Some(resource) => (decision, Ok(AuthorizerResponse::api_key(resource))),
+                    None => unusable_arn(decision),
+                };
+            }
+        };
+        match method_arn.and_then(stage_prefix) {
+            Some(prefix) => {
+                let policy = PolicyDocument::of(self.rules.policy(&token), &self.rules, &prefix);
+                (decision, Ok(AuthorizerResponse::policy(policy, token)))
+            }
+            None => unusable_arn(decision),
+        }
     }
 }
 
 type Answer = (Decision, Result<AuthorizerResponse, Unauthorized>);
 
-/// REST: a policy for a valid token (or a forwarded API key), the `Unauthorized` failure
-/// otherwise.
-fn rest_answer(decision: Decision, method_arn: Option<&str>) -> Answer {
-    let unusable_arn = |decision: Decision| {
-        let outcome = Outcome::Unauthorized(Rejection::MethodArn);
-        (
-            Decision {
-                outcome,
-                ..decision
-            },
-            Err(Unauthorized),
-        )
-    };
-    let (effect, token) = match &decision.outcome {
-        Outcome::Allow(token) => (Effect::Allow, Arc::clone(token)),
-        Outcome::Deny(token, _) => (Effect::Deny, Arc::clone(token)),
-        Outcome::Unauthorized(_) => return (decision, Err(Unauthorized)),
-        Outcome::ApiKey => {
-            return match method_arn.and_then(exact_resource) {
-                Some(resource) => (decision, Ok(AuthorizerResponse::api_key(resource))),
-                None => unusable_arn(decision),
-            };
-        }
-    };
-    match method_arn.and_then(stage_wildcard) {
-        Some(resource) => (
-            decision,
-            Ok(AuthorizerResponse::policy(effect, resource, token)),
-        ),
-        None => unusable_arn(decision),
-    }
+/// The route of a REST event: from its method ARN, every route when it has none (the event is
+/// refused for that anyway, [`Rejection::MethodArn`]).
+fn rest_route(method_arn: Option<&str>) -> Route<'_> {
+    method_arn.map_or_else(Route::everything, Route::from_method_arn)
 }
 
 /// HTTP API 2.0: `isAuthorized` true only for an allowed token.
@@ -436,6 +487,7 @@ mod tests {
             client_ids: vec!["client1".into()],
             required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
             required_groups: groups.iter().map(|s| s.to_string()).collect(),
+            rules: Vec::new(),
             api_key_clients,
             revocations: None,
         };
@@ -513,6 +565,7 @@ mod tests {
         assert_eq!(value["policyDocument"]["Statement"][0]["Effect"], "Deny");
         let http = AuthorizerEvent::HttpApiV2 {
             authorization: Authorization::One(f.bearer(&f.claims())),
+            route_key: None,
         };
         let value = serde_json::to_value(f.authorizer.handle(&http).await.unwrap()).unwrap();
         assert_eq!(value, json!({"isAuthorized": false}));
@@ -935,6 +988,7 @@ mod tests {
         );
         let http = AuthorizerEvent::HttpApiV2 {
             authorization: Authorization::One(f.bearer(&f.claims())),
+            route_key: None,
         };
         // The same token in another event shape: the same cache entry.
         assert_eq!(
@@ -1163,6 +1217,7 @@ mod tests {
             client_ids: vec!["client1".into()],
             required_scopes: vec![],
             required_groups: vec![],
+            rules: Vec::new(),
             api_key_clients: ApiKeyClients::Refuse,
             revocations: None,
         };

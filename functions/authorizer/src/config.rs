@@ -4,11 +4,12 @@
 //! |---|---|
 //! | `COGNITO_USER_POOL_ID` | the pool whose access tokens are accepted (required) |
 //! | `COGNITO_REGION` | optional; default from the pool id's prefix, else `AWS_REGION` |
-//! | `COGNITO_ISSUER` | optional; default `https://cognito-idp.<region>.amazonaws.com/<pool>`; compared exactly with `iss` |
-//! | `COGNITO_JWKS_URL` | optional; default `<issuer>/.well-known/jwks.json` |
+//! | `COGNITO_ISSUER` | optional, comma-separated; default both of the pool's issuer formats, `https://cognito-idp.<region>.amazonaws.com/<pool>` (ORIGINAL) and `https://issuer-cognito-idp.<region>.amazonaws.com/<pool>` (UPDATED); each compared exactly with `iss` |
+//! | `COGNITO_JWKS_URL` | optional; default `<first issuer>/.well-known/jwks.json`, the pool's own keys whatever issuer a token names |
 //! | `AUTHORIZER_CLIENT_IDS` | comma-separated app client ids whose access tokens are accepted (required) |
-//! | `AUTHORIZER_REQUIRED_SCOPES` | optional comma-separated list; a token needs at least one of them |
-//! | `AUTHORIZER_REQUIRED_GROUPS` | optional comma-separated list; a token needs at least one of them |
+//! | `AUTHORIZER_REQUIRED_SCOPES` | optional comma-separated list; a token needs at least one of them (on the routes no rule of `AUTHORIZER_RULES` matches first) |
+//! | `AUTHORIZER_REQUIRED_GROUPS` | optional comma-separated list; a token needs at least one of them (likewise) |
+//! | `AUTHORIZER_RULES` | optional per-route rules ([`crate::rules::parse`] has the grammar); the two above are their final catch-all `* /*`. A malformed rule, or a set whose cached policies could not be exact ([`crate::rules::policy`]), fails the cold start naming the rule |
 //! | `AUTHORIZER_REVOCATION_TABLE` | optional: the grants table, whose revocation records ([`crate::revocations`]) the authorizer honours; unset, nothing is checked for revocation (an authorizer without the broker). With it: `AWS_REGION`, the role's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` (Lambda sets them), `AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL` optionally |
 //! | `AUTHORIZER_REVOCATION_REFRESH_SECONDS` | optional, 1 to 300, default 30: how often an instance rereads the revocation set |
 //! | `AUTHORIZER_FORWARD_API_KEYS` | optional `true`/`false`, default `false`: allow a REST REQUEST with an `x-key` and no `Authorization` through to the portal, which checks the key ([`crate::api_key`]) |
@@ -17,8 +18,10 @@
 
 use portal_auth_runtime::{ConfigError, Env, UserPool};
 
+use crate::access::Requirement;
 use crate::api_key::ApiKeyClients;
 use crate::revocations::RevocationTable;
+use crate::rules::{Rule, RuleSet, parse};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -28,10 +31,13 @@ pub struct Config {
     pub jwks_url: String,
     /// App clients whose access tokens are accepted (`client_id` claim).
     pub client_ids: Vec<String>,
-    /// Any one of these in the `scope` claim; empty means no scope is required.
+    /// Any one of these in the `scope` claim; empty means no scope is required. With
+    /// `required_groups`, the requirement of the catch-all rule.
     pub required_scopes: Vec<String>,
     /// Any one of these in `cognito:groups`; empty means no group is required.
     pub required_groups: Vec<String>,
+    /// `AUTHORIZER_RULES`, in order, before the catch-all.
+    pub rules: Vec<Rule>,
     /// The portal's API-key clients (`x-key`, no token): refused unless
     /// `AUTHORIZER_FORWARD_API_KEYS=true`. Off by default because it lets requests without a
     /// token reach the backend, which is only right where the backend checks the key itself.
@@ -45,19 +51,34 @@ impl Config {
         let pool = UserPool::from_env(env)?;
         let client_ids = env.required_list("AUTHORIZER_CLIENT_IDS")?;
         check_words("AUTHORIZER_CLIENT_IDS", &client_ids)?;
-        Ok(Self {
-            issuers: vec![pool.issuer(env)?],
+        let config = Self {
+            issuers: pool.issuers(env)?,
             jwks_url: pool.jwks_url(env)?,
             client_ids,
             required_scopes: optional_words(env, "AUTHORIZER_REQUIRED_SCOPES")?,
             required_groups: optional_words(env, "AUTHORIZER_REQUIRED_GROUPS")?,
+            rules: match env.optional(parse::VARIABLE) {
+                Some(raw) => parse::parse(raw)?,
+                None => Vec::new(),
+            },
             api_key_clients: if env.parse_or("AUTHORIZER_FORWARD_API_KEYS", false)? {
                 ApiKeyClients::Forward
             } else {
                 ApiKeyClients::Refuse
             },
             revocations: RevocationTable::from_env(env)?,
-        })
+        };
+        // Cold start refuses a rule set whose cached policies could not be exact.
+        RuleSet::new(config.rules.clone(), config.global_requirement())
+            .map_err(|e| ConfigError::invalid(parse::VARIABLE, e.to_string()))?;
+        Ok(config)
+    }
+}
+
+impl Config {
+    /// The catch-all rule's requirement.
+    pub fn global_requirement(&self) -> Requirement {
+        Requirement::new(self.required_scopes.clone(), self.required_groups.clone())
     }
 }
 
@@ -98,7 +119,10 @@ mod tests {
         let config = Config::from_env(&env(&[POOL, CLIENTS])).unwrap();
         assert_eq!(
             config.issuers,
-            ["https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"]
+            [
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+                "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+            ]
         );
         assert_eq!(
             config.jwks_url,

@@ -6,6 +6,9 @@
 //! | REST API REQUEST authorizer (and HTTP API payload 1.0) | `"type": "REQUEST"`, no `"version": "2.0"` | the `Authorization` header |
 //! | HTTP API payload 2.0 | `"version": "2.0"` | the `Authorization` header |
 //!
+//! The route a decision is about comes from the REST events' `methodArn` and the HTTP API
+//! event's `routeKey` ([`crate::rules::Route`]).
+//!
 //! Only what the decision needs is deserialized: every other member, and every header but
 //! `Authorization` (matched case-insensitively), is skipped without being copied. When the
 //! request carried `Authorization` more than once (two entries in `multiValueHeaders`, or two
@@ -17,7 +20,7 @@
 //! before the handler runs, and a failure there would go back to API Gateway (and into an
 //! `ERROR` log line) as the runtime's own error, naming our types and quoting serde. So every
 //! member is optional (`null` is absent), and a value that is not a JSON object, or a member the
-//! decision reads (`version`, `type`, `authorizationToken`, `methodArn`, `headers`,
+//! decision reads (`version`, `type`, `authorizationToken`, `methodArn`, `routeKey`, `headers`,
 //! `multiValueHeaders`, an `Authorization` value) of the wrong JSON type or given twice, is
 //! [`AuthorizerEvent::Malformed`]: a malformed request the authorizer refuses like any invalid
 //! credential. Only bytes that are not JSON at all still fail inside the runtime; API Gateway
@@ -122,8 +125,12 @@ pub enum AuthorizerEvent {
         api_key: ApiKey,
         method_arn: Option<String>,
     },
-    /// HTTP API payload format 2.0 with simple responses.
-    HttpApiV2 { authorization: Authorization },
+    /// HTTP API payload format 2.0 with simple responses; `route_key` as `$context.routeKey`
+    /// (`GET /api/{proxy+}`, `$default`).
+    HttpApiV2 {
+        authorization: Authorization,
+        route_key: Option<String>,
+    },
     /// A JSON object that is not an authorizer event this function understands.
     Unrecognized,
     /// Not a JSON object, or a member the decision reads of the wrong JSON type or given
@@ -197,6 +204,7 @@ struct RawEvent {
     kind: Member<String>,
     authorization_token: Member<String>,
     method_arn: Member<String>,
+    route_key: Member<String>,
     headers: Member<Headers>,
     multi_value_headers: Member<Headers>,
 }
@@ -222,6 +230,7 @@ impl RawEvent {
             || self.kind.is_wrong()
             || self.authorization_token.is_wrong()
             || self.method_arn.is_wrong()
+            || self.route_key.is_wrong()
             || self.headers.is_wrong()
             || self.multi_value_headers.is_wrong();
         if wrong {
@@ -231,6 +240,7 @@ impl RawEvent {
         match looks_like {
             Shape::HttpApiV2 => AuthorizerEvent::HttpApiV2 {
                 authorization: Authorization::from_values(headers.authorization),
+                route_key: self.route_key.into_option(),
             },
             Shape::RestToken => AuthorizerEvent::RestToken {
                 authorization_token: self.authorization_token.into_option(),
@@ -258,6 +268,7 @@ enum Key {
     Type,
     AuthorizationToken,
     MethodArn,
+    Route,
     Headers,
     MultiValueHeaders,
     Other,
@@ -284,6 +295,7 @@ impl Visitor<'_> for KeyVisitor {
             "type" => Key::Type,
             "authorizationToken" => Key::AuthorizationToken,
             "methodArn" => Key::MethodArn,
+            "routeKey" => Key::Route,
             "headers" => Key::Headers,
             "multiValueHeaders" => Key::MultiValueHeaders,
             _ => Key::Other,
@@ -310,6 +322,7 @@ impl<'de> Visitor<'de> for EventVisitor {
                     .authorization_token
                     .set(map.next_value::<Lenient<String>>()?.0),
                 Key::MethodArn => raw.method_arn.set(map.next_value::<Lenient<String>>()?.0),
+                Key::Route => raw.route_key.set(map.next_value::<Lenient<String>>()?.0),
                 Key::Headers => raw.headers.set(map.next_value::<HeaderMap>()?.0),
                 Key::MultiValueHeaders => raw
                     .multi_value_headers
@@ -731,8 +744,8 @@ mod tests {
         ));
         assert!(matches!(
             fixture("http-api-v2.json"),
-            AuthorizerEvent::HttpApiV2 { authorization: Authorization::One(t) }
-                if t.starts_with("Bearer ")
+            AuthorizerEvent::HttpApiV2 { authorization: Authorization::One(t), route_key: Some(k) }
+                if t.starts_with("Bearer ") && k == "$default"
         ));
     }
 
@@ -762,7 +775,8 @@ mod tests {
             assert_eq!(
                 event,
                 AuthorizerEvent::HttpApiV2 {
-                    authorization: Authorization::One("Bearer t".into())
+                    authorization: Authorization::One("Bearer t".into()),
+                    route_key: None,
                 }
             );
         }
@@ -872,7 +886,8 @@ mod tests {
         assert_eq!(
             v2,
             AuthorizerEvent::HttpApiV2 {
-                authorization: Authorization::Missing
+                authorization: Authorization::Missing,
+                route_key: None,
             }
         );
     }
@@ -980,7 +995,8 @@ mod tests {
         assert_eq!(
             parse(json!({"version": "2.0", "headers": null, "x": [1, {"y": null}]})),
             AuthorizerEvent::HttpApiV2 {
-                authorization: Authorization::Missing
+                authorization: Authorization::Missing,
+                route_key: None,
             }
         );
         assert_eq!(

@@ -19,7 +19,11 @@
 //! - [`revocations`]: the revoked sessions and signed-out users, read from the grants table
 //!   (one signed `BatchGetItem`, [`sigv4`]) at most once per refresh interval and never in
 //!   front of a request in steady state; a revoked token gets 401.
-//! - [`access`]: the per-deployment rules: `client_id`, required scopes and groups (any-of).
+//! - [`access`]: the check of one requirement (required scopes and groups, any-of) and of the
+//!   accepted clients (`client_id`).
+//! - [`rules`]: the per-route rules (`AUTHORIZER_RULES`, then the global requirement as the
+//!   catch-all): which requirement applies to the event's route, and the REST policy that lists
+//!   exactly what a principal may call, so API Gateway's cached answer is right on every route.
 //! - [`api_key`]: the Data Product Portal's `x-key` clients, forwarded to the portal (which
 //!   checks the key) only when configured to, and only without an `Authorization` header.
 //! - [`event`] and [`response`]: the three event shapes API Gateway sends (REST TOKEN, REST
@@ -43,6 +47,7 @@ pub mod jws;
 pub mod rejection;
 pub mod response;
 pub mod revocations;
+pub mod rules;
 pub mod sigv4;
 pub mod verifier;
 

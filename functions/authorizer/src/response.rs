@@ -1,12 +1,15 @@
 //! What API Gateway expects back from the authorizer.
 //!
-//! - REST API (TOKEN and REQUEST, and HTTP API payload 1.0): an IAM policy with one statement,
-//!   `execute-api:Invoke` on a wildcard over the whole API stage
-//!   (`arn:aws:execute-api:<region>:<account>:<api>/<stage>/*`), so that when API Gateway caches
-//!   the answer for a token it holds for every route, not only the first one asked for.
-//!   `principalId` is the token's `sub`. A valid token lacking a required scope or group gets an
-//!   explicit `Deny` (403). An invalid token gets no policy at all: the Lambda fails with the
-//!   error message `Unauthorized`, which API Gateway turns into 401.
+//! - REST API (TOKEN and REQUEST, and HTTP API payload 1.0): an IAM policy over the API stage
+//!   (`arn:aws:execute-api:<region>:<account>:<api>/<stage>/…`) that says, for every route of
+//!   the stage, what a fresh decision would, because API Gateway caches the answer for a token
+//!   and applies it to every route, not only the first one asked for ([`crate::rules::policy`]).
+//!   Without per-route rules that is one statement: `Allow` (or, for a valid token lacking the
+//!   required scope or group, an explicit `Deny`: 403) on `<stage>/*`. With them it is an `Allow`
+//!   listing the method-ARN patterns the principal may call and, where needed, a `Deny` listing
+//!   the ones a later Allow would otherwise open. `principalId` is the token's `sub`. An invalid
+//!   token gets no policy at all: the Lambda fails with the error message `Unauthorized`, which
+//!   API Gateway turns into 401.
 //! - HTTP API payload 2.0 with simple responses: `{"isAuthorized": bool, "context": {...}}`.
 //! - A forwarded API-key request ([`crate::api_key`]): an `Allow` for exactly the event's own
 //!   method ARN (never a wildcard: the REQUEST authorizer it serves caches nothing), principal
@@ -21,10 +24,11 @@
 
 use std::sync::Arc;
 
-use serde::ser::SerializeMap;
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::claims::VerifiedToken;
+use crate::rules::{Policy, RuleSet, policy::Allowed};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -52,7 +56,7 @@ pub struct PolicyDocument {
     #[serde(rename = "Version")]
     pub version: &'static str,
     #[serde(rename = "Statement")]
-    pub statement: [Statement; 1],
+    pub statement: Vec<Statement>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,7 +64,50 @@ pub struct PolicyDocument {
 pub struct Statement {
     pub action: &'static str,
     pub effect: Effect,
-    pub resource: String,
+    pub resource: Resource,
+}
+
+/// A statement's `Resource`: one ARN (a string), or the routes of some rules (a list, each
+/// rule's method-ARN suffixes behind the stage's prefix, rendered while serializing).
+#[derive(Debug, Clone)]
+pub enum Resource {
+    One(String),
+    Rules {
+        /// `arn:…:<api>/<stage>/`
+        prefix: Arc<str>,
+        rules: Arc<RuleSet>,
+        /// Bit *i*: rule *i*.
+        mask: u64,
+    },
+}
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (prefix, rules, mask) = match self {
+            Self::One(arn) => return s.serialize_str(arn),
+            Self::Rules {
+                prefix,
+                rules,
+                mask,
+            } => (prefix, rules, *mask),
+        };
+        let mut seq = s.serialize_seq(None)?;
+        for index in (0..rules.rules().len()).filter(|i| mask & 1 << i != 0) {
+            for suffix in rules.resources(index) {
+                seq.serialize_element(&Joined(prefix, suffix))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Two strings serialized as one, without joining them first.
+struct Joined<'a>(&'a str, &'a str);
+
+impl Serialize for Joined<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}{}", self.0, self.1))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,10 +148,10 @@ impl Serialize for Context {
 }
 
 impl AuthorizerResponse {
-    pub fn policy(effect: Effect, resource: String, token: Arc<VerifiedToken>) -> Self {
+    pub fn policy(policy_document: PolicyDocument, token: Arc<VerifiedToken>) -> Self {
         Self::Policy(PolicyResponse {
             principal_id: token.sub.clone(),
-            policy_document: PolicyDocument::one(effect, resource),
+            policy_document,
             context: Context::Token(token),
         })
     }
@@ -128,26 +175,56 @@ impl AuthorizerResponse {
 }
 
 impl PolicyDocument {
-    fn one(effect: Effect, resource: String) -> Self {
+    fn new(statement: Vec<Statement>) -> Self {
         Self {
             version: "2012-10-17",
-            statement: [Statement {
-                action: "execute-api:Invoke",
-                effect,
-                resource,
-            }],
+            statement,
+        }
+    }
+
+    pub fn one(effect: Effect, resource: String) -> Self {
+        Self::new(vec![Statement::new(effect, Resource::One(resource))])
+    }
+
+    /// A principal's [`Policy`] over the stage whose ARN prefix is `prefix`
+    /// ([`stage_prefix`]).
+    pub fn of(policy: Policy, rules: &Arc<RuleSet>, prefix: &str) -> Self {
+        let of_rules = |mask| Resource::Rules {
+            prefix: Arc::from(prefix),
+            rules: Arc::clone(rules),
+            mask,
+        };
+        let whole_stage = || Resource::One(format!("{prefix}*"));
+        let mut statement = vec![match policy.allow {
+            Allowed::Stage => Statement::new(Effect::Allow, whole_stage()),
+            Allowed::Rules(mask) => Statement::new(Effect::Allow, of_rules(mask)),
+            Allowed::Nothing => Statement::new(Effect::Deny, whole_stage()),
+        }];
+        if policy.deny != 0 {
+            statement.push(Statement::new(Effect::Deny, of_rules(policy.deny)));
+        }
+        Self::new(statement)
+    }
+}
+
+impl Statement {
+    fn new(effect: Effect, resource: Resource) -> Self {
+        Self {
+            action: "execute-api:Invoke",
+            effect,
+            resource,
         }
     }
 }
 
 /// `arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>` →
-/// `arn:aws:execute-api:<region>:<account>:<api>/<stage>/*`. `None` when the ARN does not have
-/// that shape.
-pub fn stage_wildcard(method_arn: &str) -> Option<String> {
+/// `arn:aws:execute-api:<region>:<account>:<api>/<stage>/`, what every resource of the policy
+/// starts with. `None` when the ARN does not have that shape.
+pub fn stage_prefix(method_arn: &str) -> Option<String> {
     let mut parts = method_arn.splitn(3, '/');
     let (api, stage) = (parts.next()?, parts.next()?);
     let well_formed = api.starts_with("arn:") && api.split(':').count() == 6 && !stage.is_empty();
-    well_formed.then(|| format!("{api}/{stage}/*"))
+    well_formed.then(|| format!("{api}/{stage}/"))
 }
 
 #[cfg(test)]
@@ -174,19 +251,19 @@ mod tests {
     }
 
     #[test]
-    fn wildcard_covers_the_whole_stage() {
+    fn the_prefix_is_the_stage() {
         let cases = [
             (
                 "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/products/7",
-                Some("arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*"),
+                Some("arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/"),
             ),
             (
                 "arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/",
-                Some("arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/*"),
+                Some("arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/"),
             ),
             (
                 "arn:aws:execute-api:eu-west-1:1:abc/$default",
-                Some("arn:aws:execute-api:eu-west-1:1:abc/$default/*"),
+                Some("arn:aws:execute-api:eu-west-1:1:abc/$default/"),
             ),
             ("", None),
             ("arn:aws:execute-api:eu-west-1:1:abc", None),
@@ -194,7 +271,7 @@ mod tests {
             ("arn:aws:execute-api:eu-west-1:1:abc//GET", None),
         ];
         for (arn, expected) in cases {
-            assert_eq!(stage_wildcard(arn).as_deref(), expected, "{arn}");
+            assert_eq!(stage_prefix(arn).as_deref(), expected, "{arn}");
         }
     }
 
@@ -202,8 +279,7 @@ mod tests {
     fn policy_matches_api_gateway_and_the_reference_types() {
         let resource = "arn:aws:execute-api:eu-west-1:1:abc/prod/*".to_owned();
         let value = serde_json::to_value(AuthorizerResponse::policy(
-            Effect::Allow,
-            resource.clone(),
+            PolicyDocument::one(Effect::Allow, resource.clone()),
             token(),
         ))
         .unwrap();
@@ -247,8 +323,10 @@ mod tests {
     #[test]
     fn deny_is_explicit() {
         let value = serde_json::to_value(AuthorizerResponse::policy(
-            Effect::Deny,
-            "arn:aws:execute-api:eu-west-1:1:abc/prod/*".into(),
+            PolicyDocument::one(
+                Effect::Deny,
+                "arn:aws:execute-api:eu-west-1:1:abc/prod/*".into(),
+            ),
             token(),
         ))
         .unwrap();

@@ -74,9 +74,9 @@ pub struct DeviceConfig {
     pub user_pool: UserPool,
     /// `COGNITO_DOMAIN`: the hosted UI's base URL, no trailing slash.
     pub cognito_domain: String,
-    /// The `iss` of the pool's access tokens (`COGNITO_ISSUER`, else Cognito's), which
-    /// `/device/revoke` verifies with the authorizer's verifier.
-    pub access_token_issuer: String,
+    /// The `iss` values of the pool's access tokens (`COGNITO_ISSUER`, else both of Cognito's
+    /// formats), which `/device/revoke` verifies with the authorizer's verifier.
+    pub access_token_issuers: Vec<String>,
     /// Where the pool's keys are (`COGNITO_JWKS_URL`, else `<issuer>/.well-known/jwks.json`).
     pub jwks_url: String,
     /// `DEVICE_CLIENT_IDS`: the app clients allowed to use the device grant.
@@ -120,7 +120,7 @@ impl DeviceConfig {
             .collect::<Result<_, _>>()?;
         let user_pool = UserPool::from_env(env)?;
         Ok(Self {
-            access_token_issuer: user_pool.issuer(env)?,
+            access_token_issuers: user_pool.issuers(env)?,
             jwks_url: user_pool.jwks_url(env)?,
             table_name: env.required("TABLE_NAME")?.to_owned(),
             public_base_url: env.base_url("PUBLIC_BASE_URL")?,

@@ -64,7 +64,7 @@ impl AccessTokens {
         }
         let options = Options::default().with_clock(Arc::clone(&deps.clock) as Arc<dyn Clock>);
         let verifier = Verifier::new(
-            vec![deps.config.access_token_issuer.clone()],
+            deps.config.access_token_issuers.clone(),
             deps.config.jwks_url.clone(),
             &options,
         )

@@ -2,10 +2,16 @@
 //!
 //! A pool id is `<region>_<suffix>` (`eu-west-1_AbC123`); cognito-local's are `local_<suffix>`,
 //! whose prefix is no region. The region comes from `COGNITO_REGION`, else the id's prefix when
-//! it looks like a region, else `AWS_REGION`. The issuer Cognito writes into `iss` is
-//! `https://cognito-idp.<region>.amazonaws.com/<pool id>`, and its keys are published at
-//! `<issuer>/.well-known/jwks.json`; both can be overridden (`COGNITO_ISSUER`,
-//! `COGNITO_JWKS_URL`) for emulators.
+//! it looks like a region, else `AWS_REGION`.
+//!
+//! The issuer Cognito writes into `iss` depends on the pool's issuer type: ORIGINAL
+//! `https://cognito-idp.<region>.amazonaws.com/<pool id>`, UPDATED
+//! `https://issuer-cognito-idp.<region>.amazonaws.com/<pool id>` (AWS recommends it; a pool can
+//! be switched). Both are accepted by default, each compared exactly, so a pool switched either
+//! way keeps working. The keys are the pool's, published at
+//! `https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json` whatever the
+//! issuer type; they are never fetched from a URL a token names. `COGNITO_ISSUER` (one issuer
+//! or a comma-separated list) and `COGNITO_JWKS_URL` override them, for emulators.
 
 use crate::env::{ConfigError, Env, check_base_url};
 
@@ -38,26 +44,50 @@ impl UserPool {
         })
     }
 
-    /// `COGNITO_ISSUER`, or the issuer Cognito uses for this pool.
-    pub fn issuer(&self, env: &Env) -> Result<String, ConfigError> {
-        match env.optional("COGNITO_ISSUER") {
-            Some(raw) => check_base_url("COGNITO_ISSUER", raw).map(|_| raw.to_owned()),
-            None => Ok(format!(
-                "https://cognito-idp.{}.amazonaws.com/{}",
-                self.region, self.id
-            )),
+    /// The accepted issuers: `COGNITO_ISSUER` (comma-separated), or both of this pool's
+    /// formats, ORIGINAL first.
+    pub fn issuers(&self, env: &Env) -> Result<Vec<String>, ConfigError> {
+        const NAME: &str = "COGNITO_ISSUER";
+        match env.list(NAME) {
+            Some(list) if list.is_empty() => Err(ConfigError::invalid(NAME, "names no issuer")),
+            Some(list) => {
+                for issuer in &list {
+                    check_base_url(NAME, issuer)?;
+                }
+                Ok(list)
+            }
+            None => Ok(vec![
+                self.original_issuer(),
+                format!(
+                    "https://issuer-cognito-idp.{}.amazonaws.com/{}",
+                    self.region, self.id
+                ),
+            ]),
         }
     }
 
-    /// `COGNITO_JWKS_URL`, or `<issuer>/.well-known/jwks.json`.
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`.
+    fn original_issuer(&self) -> String {
+        format!(
+            "https://cognito-idp.{}.amazonaws.com/{}",
+            self.region, self.id
+        )
+    }
+
+    /// `COGNITO_JWKS_URL`, or `<first of COGNITO_ISSUER>/.well-known/jwks.json`, or the pool's
+    /// own keys (under its ORIGINAL issuer, whatever its issuer type).
     pub fn jwks_url(&self, env: &Env) -> Result<String, ConfigError> {
-        match env.optional("COGNITO_JWKS_URL") {
-            Some(raw) => check_base_url("COGNITO_JWKS_URL", raw),
-            None => Ok(format!(
-                "{}/.well-known/jwks.json",
-                self.issuer(env)?.trim_end_matches('/')
-            )),
+        if let Some(raw) = env.optional("COGNITO_JWKS_URL") {
+            return check_base_url("COGNITO_JWKS_URL", raw);
         }
+        let base = match env.optional("COGNITO_ISSUER") {
+            Some(_) => self.issuers(env)?.swap_remove(0),
+            None => self.original_issuer(),
+        };
+        Ok(format!(
+            "{}/.well-known/jwks.json",
+            base.trim_end_matches('/')
+        ))
     }
 }
 
@@ -85,8 +115,11 @@ mod tests {
             UserPool::from_env(&env(&[("COGNITO_USER_POOL_ID", "eu-west-1_AbC123")])).unwrap();
         assert_eq!(pool.region, "eu-west-1");
         assert_eq!(
-            pool.issuer(&Env::default()).unwrap(),
-            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+            pool.issuers(&Env::default()).unwrap(),
+            [
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123",
+                "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
+            ]
         );
         assert_eq!(
             pool.jwks_url(&Env::default()).unwrap(),
@@ -127,10 +160,33 @@ mod tests {
             ("COGNITO_ISSUER", "http://127.0.0.1:9229/local_x"),
         ]);
         let pool = UserPool::from_env(&e).unwrap();
-        assert_eq!(pool.issuer(&e).unwrap(), "http://127.0.0.1:9229/local_x");
+        assert_eq!(pool.issuers(&e).unwrap(), ["http://127.0.0.1:9229/local_x"]);
         assert_eq!(
             pool.jwks_url(&e).unwrap(),
             "http://127.0.0.1:9229/local_x/.well-known/jwks.json"
         );
+    }
+
+    #[test]
+    fn several_issuers_are_listed_and_each_checked() {
+        let pool_id = ("COGNITO_USER_POOL_ID", "eu-west-1_AbC123");
+        let e = env(&[
+            pool_id,
+            ("COGNITO_ISSUER", "https://a.example/p, https://b.example/p"),
+        ]);
+        let pool = UserPool::from_env(&e).unwrap();
+        assert_eq!(
+            pool.issuers(&e).unwrap(),
+            ["https://a.example/p", "https://b.example/p"]
+        );
+        assert_eq!(
+            pool.jwks_url(&e).unwrap(),
+            "https://a.example/p/.well-known/jwks.json"
+        );
+        for bad in [",", "https://a.example/p,cognito.example"] {
+            let e = env(&[pool_id, ("COGNITO_ISSUER", bad)]);
+            let err = pool.issuers(&e).unwrap_err();
+            assert!(err.to_string().contains("COGNITO_ISSUER"), "{bad}: {err}");
+        }
     }
 }

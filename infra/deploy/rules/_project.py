@@ -112,7 +112,30 @@ ALLOWED_ENV = {
     **{f: REQUIRED_ENV[f] | {"COGNITO_REGION", "PORTAL_COMPAT_ENABLED"} for f in DEVICE_FUNCTIONS},
     "authorizer": REQUIRED_ENV["authorizer"]
     | {"COGNITO_REGION", "COGNITO_ISSUER", "COGNITO_JWKS_URL", "AUTHORIZER_REQUIRED_SCOPES", "AUTHORIZER_REQUIRED_GROUPS",
-       "AUTHORIZER_FORWARD_API_KEYS", "AUTHORIZER_REVOCATION_REFRESH_SECONDS"},
+       "AUTHORIZER_FORWARD_API_KEYS", "AUTHORIZER_REVOCATION_REFRESH_SECONDS", "AUTHORIZER_RULES"},
+}
+
+# Issue 14: the authorizer's per-route rules arrive as one String parameter, whose MaxLength must
+# keep the authorizer's whole environment under Lambda's limit. Lambda measures an environment
+# as the JSON object {"KEY":"value",...} (its error quotes the "String measured") and refuses
+# more than 4 KB. RESERVE is kept free beyond the template's own variables: for the optional
+# COGNITO_ISSUER (both issuer formats), COGNITO_JWKS_URL and COGNITO_REGION an operator may
+# add (about 425 bytes together) and for JSON escapes (a newline between rules counts 2 bytes).
+RULES_PARAMETER = "AuthorizerRules"
+RULES_VARIABLE = "AUTHORIZER_RULES"
+LAMBDA_ENVIRONMENT_LIMIT = 4096
+AUTHORIZER_ENVIRONMENT_RESERVE = 512
+# The new pool's issuer format (AWS::Cognito::UserPool IssuerConfiguration.Type). ORIGINAL is
+# the default: a stack update must not change the iss under a portal that checks it.
+ISSUER_TYPE_PARAMETER = "UserPoolIssuerType"
+ISSUER_TYPES = ["ORIGINAL", "UPDATED"]
+ISSUER_TYPE_DEFAULT = "ORIGINAL"
+# The longest value a Ref to these resources yields (the services' own limits: Cognito's
+# UserPoolIdType and ClientIdType, DynamoDB's table names), and the pseudo parameters'.
+REF_MAX_LENGTH = {"AWS::Cognito::UserPool": 55, "AWS::Cognito::UserPoolClient": 128, "AWS::DynamoDB::Table": 255}
+PSEUDO_MAX_LENGTH = {
+    "AWS::Region": 25, "AWS::URLSuffix": 20, "AWS::Partition": 16, "AWS::AccountId": 12,
+    "AWS::StackName": 128,
 }
 
 REQUIRED_OUTPUTS = {
@@ -442,3 +465,86 @@ def merge_by_scenario(found: dict[str, list[str]], labels: list[str]) -> list[st
 def parameter_default(template: dict, value: Any) -> Any:
     name = ref(value)
     return (template.get("Parameters") or {}).get(name, {}).get("Default") if name else value
+
+
+# --------------------------------------------------------------------------- value lengths
+
+
+def max_length(template: dict, value: Any) -> tuple[int | None, str]:
+    """(the most bytes `value` can take once CloudFormation has resolved it, measured as Lambda
+    measures an environment value: JSON-escaped UTF-8; None and why when it has no bound). A
+    Ref to a parameter counts its MaxLength, the longest of its AllowedValues, or for a Number
+    its MinValue/MaxValue; a Ref to a resource REF_MAX_LENGTH; Fn::If its longest branch."""
+    params = template.get("Parameters") or {}
+    res = template.get("Resources") or {}
+
+    def named(name: str) -> tuple[int | None, str]:
+        if name in PSEUDO_MAX_LENGTH:
+            return PSEUDO_MAX_LENGTH[name], ""
+        param = params.get(name)
+        if isinstance(param, dict):
+            if isinstance(param.get("MaxLength"), (int, str)) and str(param["MaxLength"]).isdigit():
+                return int(param["MaxLength"]), ""
+            if isinstance(param.get("AllowedValues"), list) and param["AllowedValues"]:
+                return max(len(str(v)) for v in param["AllowedValues"]), ""
+            bounds = [param.get("MinValue"), param.get("MaxValue")]
+            if param.get("Type") == "Number" and all(isinstance(b, (int, float, str)) for b in bounds):
+                return max(len(str(b)) for b in bounds), ""
+            return None, f"parameter {name} has no MaxLength"
+        resource = res.get(name)
+        if isinstance(resource, dict) and resource.get("Type") in REF_MAX_LENGTH:
+            return REF_MAX_LENGTH[resource["Type"]], ""
+        return None, f"no known bound for Ref {name}"
+
+    def total(parts: list[tuple[int | None, str]], extra: int = 0) -> tuple[int | None, str]:
+        for n, why in parts:
+            if n is None:
+                return None, why
+        return sum(n for n, _ in parts) + extra, ""
+
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return len(json.dumps(str(value), ensure_ascii=False).encode()) - 2, ""
+    name = ref(value)
+    if name is not None:
+        return named(name)
+    if isinstance(value, dict) and set(value) == {"Fn::If"} and isinstance(value["Fn::If"], list) and len(value["Fn::If"]) == 3:
+        branches = [max_length(template, b) for b in value["Fn::If"][1:]]
+        missing = [why for n, why in branches if n is None]
+        return (None, missing[0]) if missing else (max(n for n, _ in branches), "")
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        args = value["Fn::Join"]
+        if isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], list):
+            parts = [max_length(template, v) for v in args[1]]
+            return total(parts, len(args[0]) * max(len(args[1]) - 1, 0))
+        return None, f"Fn::Join of {json.dumps(plain(args))}"
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        arg = value["Fn::Sub"]
+        text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1]) if isinstance(arg, list) and len(arg) == 2 else (None, None)
+        if not isinstance(text, str) or not isinstance(local, dict):
+            return None, f"Fn::Sub of {json.dumps(plain(arg))}"
+        parts = []
+        for i, piece in enumerate(re.split(r"\$\{([^}]*)\}", text)):
+            if i % 2 == 0:
+                parts.append(max_length(template, piece))
+            elif piece.startswith("!"):
+                parts.append((len(piece) + 2, ""))
+            elif piece in local:
+                parts.append(max_length(template, local[piece]))
+            else:
+                parts.append(named(piece))
+        return total(parts)
+    return None, f"no known bound for {json.dumps(plain(value))}"
+
+
+def environment_size(template: dict, variables: dict) -> tuple[int | None, str]:
+    """The most bytes a function environment can take as Lambda measures it,
+    {"KEY":"value",...}: None and why when a value has no bound."""
+    size = 2 + max(len(variables) - 1, 0)  # braces, commas
+    for name, value in variables.items():
+        n, why = max_length(template, value)
+        if n is None:
+            return None, f"{name}: {why}"
+        size += len(str(name)) + 5 + n  # "NAME":"value"
+    return size, ""

@@ -1,4 +1,5 @@
-"""E94xx: the five functions, their environment, and the Portal CLI app client.
+"""E94xx: the five functions, their environment, the Portal CLI app client, and the
+authorizer's per-route rules and the new pool's issuer format (issue 14).
 
 cfn-lint merges SAM's Globals into each AWS::Serverless::Function before these rules run, so
 a runtime or architecture set in Globals is checked where it lands.
@@ -121,3 +122,88 @@ class CallbackIsPublicBaseUrl(CloudFormationLintRule):
         if callbacks != [want]:
             return [RuleMatch(["Resources", lid, "Properties", "CallbackURLs"], f"Portal CLI callback URLs {json.dumps(callbacks)} are not PUBLIC_BASE_URL + /device/callback")]
         return []
+
+
+class AuthorizerRulesAndIssuerType(CloudFormationLintRule):
+    id = "E9404"
+    shortdesc = "AuthorizerRules reaches the authorizer within Lambda's 4 KB environment; UserPoolIssuerType sets the pool's issuer"
+    description = (
+        "The authorizer's AUTHORIZER_RULES is exactly !Ref AuthorizerRules, a String parameter "
+        "with Default \"\" (no per-route rules) and a MaxLength that keeps the authorizer's whole "
+        "environment, every other value at its longest and a reserve for the optional "
+        "COGNITO_* overrides and escapes, within the 4096 bytes Lambda allows "
+        "({\"KEY\":\"value\",...}); UserPoolIssuerType is a String with exactly the "
+        "AllowedValues ORIGINAL and UPDATED, Default ORIGINAL, and every AWS::Cognito::UserPool "
+        "of the template takes its IssuerConfiguration.Type from it"
+    )
+    tags = ["portal-auth", "lambda", "cognito"]
+
+    def match(self, cfn):
+        t = cfn.template
+        out = []
+        params = t.get("Parameters") or {}
+        name, var = p.RULES_PARAMETER, p.RULES_VARIABLE
+
+        # The variable.
+        lid = p.function_names(t).get("authorizer")
+        env = None
+        if lid is None:
+            out.append(RuleMatch(["Resources"], "no authorizer function (${AWS::StackName}-authorizer) to give AUTHORIZER_RULES"))
+        else:
+            env = (p.props(t["Resources"][lid]).get("Environment") or {}).get("Variables") or {}
+            where = ["Resources", lid, "Properties", "Environment", "Variables"]
+            if var not in env:
+                out.append(RuleMatch(where, f"authorizer: no {var} (expected !Ref {name})"))
+            elif p.plain(env[var]) != {"Ref": name}:
+                out.append(RuleMatch(where + [var], f"authorizer: {var} is {json.dumps(p.plain(env[var]))}, not exactly !Ref {name}"))
+
+        # The parameter, and the environment budget it must fit.
+        rules = params.get(name)
+        where = ["Parameters", name]
+        if not isinstance(rules, dict):
+            out.append(RuleMatch(["Parameters"], f"no parameter {name}"))
+        else:
+            if rules.get("Type") != "String":
+                out.append(RuleMatch(where, f"{name}: Type {rules.get('Type')!r}, expected String (one string, parsed by the authorizer)"))
+            if rules.get("Default") != "":
+                out.append(RuleMatch(where, f"{name}: Default {json.dumps(p.plain(rules.get('Default')))}, expected \"\" (no per-route rules)"))
+            limit = rules.get("MaxLength")
+            if limit is None or not str(limit).isdigit():
+                out.append(RuleMatch(where, f"{name}: no MaxLength (Lambda refuses an environment over {p.LAMBDA_ENVIRONMENT_LIMIT} bytes)"))
+            elif env is not None:
+                others = {k: v for k, v in env.items() if k != var}
+                size, why = p.environment_size(t, others)
+                if size is None:
+                    out.append(RuleMatch(["Resources", lid, "Properties", "Environment", "Variables"],
+                                         f"authorizer: environment without an upper bound ({why}), so no MaxLength of {name} can be shown to fit Lambda's {p.LAMBDA_ENVIRONMENT_LIMIT} bytes"))
+                else:
+                    size += len(var) + 5 + (1 if others else 0)  # "AUTHORIZER_RULES":"", and its comma
+                    budget = p.LAMBDA_ENVIRONMENT_LIMIT - p.AUTHORIZER_ENVIRONMENT_RESERVE - size
+                    if int(str(limit)) > budget:
+                        out.append(RuleMatch(where, (
+                            f"{name}: MaxLength {limit} exceeds the authorizer's environment budget {budget}: "
+                            f"its other variables take at most {size} of Lambda's {p.LAMBDA_ENVIRONMENT_LIMIT} bytes "
+                            f"as Lambda measures them, {p.AUTHORIZER_ENVIRONMENT_RESERVE} are reserved")))
+
+        # The issuer type.
+        it_name = p.ISSUER_TYPE_PARAMETER
+        issuer = params.get(it_name)
+        where = ["Parameters", it_name]
+        if not isinstance(issuer, dict):
+            out.append(RuleMatch(["Parameters"], f"no parameter {it_name}"))
+        else:
+            allowed = p.plain(issuer.get("AllowedValues"))
+            if issuer.get("Type") != "String":
+                out.append(RuleMatch(where, f"{it_name}: Type {issuer.get('Type')!r}, expected String"))
+            if not isinstance(allowed, list) or sorted(map(str, allowed)) != p.ISSUER_TYPES:
+                out.append(RuleMatch(where, f"{it_name}: AllowedValues {json.dumps(allowed)}, expected exactly {json.dumps(p.ISSUER_TYPES)}"))
+            if issuer.get("Default") != p.ISSUER_TYPE_DEFAULT:
+                out.append(RuleMatch(where, f"{it_name}: Default {json.dumps(p.plain(issuer.get('Default')))}, expected {p.ISSUER_TYPE_DEFAULT} (an update must not change the iss under a portal that checks it)"))
+        pools = p.resources(t, "AWS::Cognito::UserPool")
+        if not pools:
+            out.append(RuleMatch(["Resources"], f"no AWS::Cognito::UserPool for {it_name} to configure"))
+        for pool_lid, pool in sorted(pools.items()):
+            got = p.plain(p.props(pool).get("IssuerConfiguration"))
+            if got != {"Type": {"Ref": it_name}}:
+                out.append(RuleMatch(["Resources", pool_lid, "Properties"], f"{pool_lid}: IssuerConfiguration {json.dumps(got)}, expected {{\"Type\": !Ref {it_name}}}"))
+        return out

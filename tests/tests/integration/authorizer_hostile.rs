@@ -9,8 +9,10 @@
 //! contacted.
 //!
 //! Rows marked `aws` run against an AWS-shaped configuration instead: pool
-//! `eu-west-1_PortalPool`, issuer derived from it (`https://cognito-idp.eu-west-1.amazonaws.com/…`),
-//! keys from the cognito-local pool's JWKS.
+//! `eu-west-1_PortalPool`, issuers derived from it (both of Cognito's formats, ORIGINAL
+//! `https://cognito-idp.eu-west-1.amazonaws.com/…` and UPDATED
+//! `https://issuer-cognito-idp.eu-west-1.amazonaws.com/…`), keys from the cognito-local pool's
+//! JWKS.
 
 use std::sync::Arc;
 
@@ -145,6 +147,27 @@ async fn run(setup: Setup, expected: Rejection, hostile: impl FnOnce(&Ctx) -> St
         0,
         "the attacker's JWKS was fetched"
     );
+}
+
+/// A pool switched to the UPDATED issuer type keeps working with the default configuration,
+/// in every event shape, and the original format still passes beside it.
+#[tokio::test]
+async fn the_updated_issuer_of_the_configured_pool_passes() {
+    let ctx = Ctx::new(Setup::Aws).await;
+    let updated = format!("https://issuer-cognito-idp.eu-west-1.amazonaws.com/{AWS_POOL}");
+    assert_eq!(
+        ctx.issuer,
+        format!("https://cognito-idp.eu-west-1.amazonaws.com/{AWS_POOL}")
+    );
+    for iss in [updated.as_str(), ctx.issuer.as_str()] {
+        let token = Ctx::bearer(&ctx.key().mint(&ctx.with("iss", json!(iss))));
+        assert!(
+            is_allow(&ctx.authorizer.decide(Some(&token)).await),
+            "{iss}"
+        );
+        assert_allowed_everywhere(&ctx.authorizer, &token).await;
+    }
+    assert_eq!(ctx.attacker_jwks.hits(), 0);
 }
 
 macro_rules! hostile {
@@ -376,6 +399,49 @@ hostile! {
         )));
     iss_with_a_trailing_slash_aws: Aws, Issuer,
         |c| Ctx::bearer(&c.key().mint(&c.with("iss", json!(format!("{}/", c.issuer)))));
+    // Cognito's UPDATED issuer format: only the configured pool's, in its region, exactly.
+    iss_updated_format_of_another_aws_pool: Aws, Issuer,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "iss",
+            json!("https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_OtherPool"),
+        )));
+    iss_updated_format_of_another_region: Aws, Issuer,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "iss",
+            json!(format!("https://issuer-cognito-idp.us-east-1.amazonaws.com/{AWS_POOL}")),
+        )));
+    iss_updated_format_on_a_lookalike_host: Aws, Issuer,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "iss",
+            json!(format!("https://issuer-cognito-idp.eu-west-1.amazonaws.com.evil.example/{AWS_POOL}")),
+        )));
+    iss_updated_format_with_a_dash_for_the_dot: Aws, Issuer,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "iss",
+            json!(format!("https://issuer-cognito-idp-eu-west-1.amazonaws.com/{AWS_POOL}")),
+        )));
+    iss_updated_format_under_another_host: Aws, Issuer,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "iss",
+            json!(format!("https://evil.example/issuer-cognito-idp.eu-west-1.amazonaws.com/{AWS_POOL}")),
+        )));
+    iss_updated_format_over_http: Aws, Issuer,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "iss",
+            json!(format!("http://issuer-cognito-idp.eu-west-1.amazonaws.com/{AWS_POOL}")),
+        )));
+    iss_updated_format_in_upper_case: Aws, Issuer,
+        |c| Ctx::bearer(&c.key().mint(&c.with(
+            "iss",
+            json!(format!("https://ISSUER-COGNITO-IDP.eu-west-1.amazonaws.com/{AWS_POOL}")),
+        )));
+    // The UPDATED issuer is no way around the keys: signed by the attacker, it is refused
+    // without the attacker's JWKS ever being asked.
+    iss_updated_format_signed_by_the_attacker: Aws, Signature,
+        |c| Ctx::bearer(&c.attacker.mint(&c.with(
+            "iss",
+            json!(format!("https://issuer-cognito-idp.eu-west-1.amazonaws.com/{AWS_POOL}")),
+        )));
     // Token use and client.
     real_id_token_used_as_access_token: Local, NotAccessToken,
         |c| Ctx::bearer(&c.local.id_token);

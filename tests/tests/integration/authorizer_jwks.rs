@@ -30,6 +30,7 @@ fn setup(server: JwksServer) -> Setup {
         client_ids: vec![CLIENT.into()],
         required_scopes: Vec::new(),
         required_groups: Vec::new(),
+        rules: Vec::new(),
         api_key_clients: ApiKeyClients::Refuse,
         revocations: None,
     };
@@ -225,6 +226,7 @@ async fn a_hanging_endpoint_times_out_and_fails_closed() {
         client_ids: vec![CLIENT.into()],
         required_scopes: Vec::new(),
         required_groups: Vec::new(),
+        rules: Vec::new(),
         api_key_clients: ApiKeyClients::Refuse,
         revocations: None,
     };

@@ -215,6 +215,7 @@ async fn revocation_aware_authorizer(
         client_ids: vec![stack.pool.public_client_id.clone()],
         required_scopes: Vec::new(),
         required_groups: Vec::new(),
+        rules: Vec::new(),
         api_key_clients: authorizer::ApiKeyClients::Refuse,
         revocations: Some(moto_revocation_table(&stack.table, REFRESH_SECS)),
     };

@@ -156,6 +156,7 @@ impl Setup {
             ],
             required_scopes: Vec::new(),
             required_groups: Vec::new(),
+            rules: Vec::new(),
             api_key_clients: ApiKeyClients::Refuse,
             revocations: Some(moto_revocation_table(&self.table, REFRESH_SECS)),
         };
