@@ -998,12 +998,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_missing_scope_or_group_counts_forbidden_with_its_client_and_why() {
-        for (scopes, groups, why) in [
-            (&["portal/write"][..], &[][..], "missing_scope"),
-            (&[][..], &["admins"][..], "missing_group"),
+    async fn a_missing_scope_or_group_or_a_closed_route_counts_forbidden_with_its_client_and_why() {
+        for (scopes, groups, rules, why) in [
+            (&["portal/write"][..], &[][..], "", "missing_scope"),
+            (&[][..], &["admins"][..], "", "missing_group"),
+            (&[][..], &[][..], "* /* deny", "route_denied"),
         ] {
-            let f = metered(scopes, groups, 0);
+            let mut plain = fixture(scopes, groups, 0);
+            plain.config.rules = crate::rules::parse::parse(rules).unwrap();
+            let f = Fixture {
+                authorizer: twin(&plain, Some(EMF)),
+                ..plain
+            };
             let line = one_line(&f, &rest_token(&f.bearer(&f.claims()))).await;
             assert_eq!(
                 line,

@@ -109,28 +109,34 @@ impl Rule {
 
     /// Some request of the route matches.
     fn meets(&self, route: &Route) -> bool {
-        self.methods.intersects(route.methods())
-            && match route {
-                Route::Request { path, .. } => self.paths.iter().any(|p| p.matches(path)),
-                Route::Routes { path, .. } => self.paths.iter().any(|p| p.intersects(path)),
-            }
+        self.methods.intersects(route.methods()) && self.any_path(route, PathPattern::intersects)
     }
 
     /// Every request of the route matches.
     fn covers(&self, route: &Route) -> bool {
-        self.methods.contains(route.methods())
-            && match route {
-                Route::Request { path, .. } => self.paths.iter().any(|p| p.matches(path)),
-                Route::Routes { path, .. } => self.paths.iter().any(|p| p.contains(path)),
+        self.methods.contains(route.methods()) && self.any_path(route, PathPattern::contains)
+    }
+
+    /// One of the rule's paths matches the request's path, or stands in `relation` to the
+    /// route's path pattern.
+    fn any_path(&self, route: &Route, relation: fn(&PathPattern, &PathPattern) -> bool) -> bool {
+        match route {
+            Route::Request { segments, .. } => {
+                self.paths.iter().any(|p| p.matches_segments(segments))
             }
+            Route::Routes { path, .. } => self.paths.iter().any(|p| relation(p, path)),
+        }
     }
 }
 
 /// What a decision is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route<'a> {
-    /// One request (REST): its method and path (which starts with `/`).
-    Request { method: Methods, path: &'a str },
+    /// One request (REST): its method and its path's segments ([`pattern::segments`]).
+    Request {
+        method: Methods,
+        segments: Vec<&'a str>,
+    },
     /// Every request of an HTTP API route, or of the whole API.
     Routes { methods: Methods, path: PathPattern },
 }
@@ -160,7 +166,7 @@ impl<'a> Route<'a> {
         match (Methods::named(method), path_start) {
             (Some(method), Some(start)) => Self::Request {
                 method,
-                path: &method_arn[start..],
+                segments: pattern::segments(&method_arn[start..]),
             },
             (None, Some(start)) => Self::Routes {
                 methods: Methods::ALL,
@@ -218,6 +224,9 @@ impl<'a> Route<'a> {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    /// Each distinct need once, with the rules (bit *i*: rule *i*) that have it: a policy
+    /// checks a token against each need once, however many rules share it.
+    needs: Vec<(Need, u64)>,
     policy: policy::Compiled,
 }
 
@@ -227,7 +236,18 @@ impl RuleSet {
     pub fn new(mut rules: Vec<Rule>, global: Requirement) -> Result<Self, PolicyError> {
         rules.push(Rule::catch_all(global));
         let policy = policy::Compiled::new(&rules)?;
-        Ok(Self { rules, policy })
+        let mut needs: Vec<(Need, u64)> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match needs.iter_mut().find(|(need, _)| *need == rule.need) {
+                Some((_, mask)) => *mask |= 1 << i,
+                None => needs.push((rule.need.clone(), 1 << i)),
+            }
+        }
+        Ok(Self {
+            rules,
+            needs,
+            policy,
+        })
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -252,11 +272,10 @@ impl RuleSet {
     /// What `token` may call, as policy statements ([`policy`]).
     pub fn policy(&self, token: &VerifiedToken) -> Policy {
         let allowed = self
-            .rules
+            .needs
             .iter()
-            .enumerate()
-            .filter(|(_, rule)| rule.need.check(token).is_allow())
-            .fold(0u64, |mask, (i, _)| mask | 1 << i);
+            .filter(|(need, _)| need.check(token).is_allow())
+            .fold(0u64, |allowed, (_, rules)| allowed | rules);
         self.policy.for_allowed(allowed)
     }
 

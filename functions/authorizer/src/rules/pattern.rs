@@ -82,15 +82,24 @@ impl PathPattern {
 
     /// Whether the concrete `path` (which starts with `/`) is in the set.
     pub fn matches(&self, path: &str) -> bool {
-        let mut segments = split(path);
-        for pattern in &self.segments {
-            match segments.next() {
-                Some(segment) if pattern.matches(segment) => {}
-                _ => return false,
-            }
-        }
+        self.matches_segments(&segments(path))
+    }
+
+    /// [`Self::matches`] for a path already split by [`segments`] (a decision splits the
+    /// request's path once, not once per pattern).
+    pub fn matches_segments(&self, path: &[&str]) -> bool {
         // The tail needs at least one more segment; without one there must be none.
-        segments.next().is_some() == self.tail
+        let long_enough = if self.tail {
+            path.len() > self.segments.len()
+        } else {
+            path.len() == self.segments.len()
+        };
+        long_enough
+            && self
+                .segments
+                .iter()
+                .zip(path)
+                .all(|(pattern, segment)| pattern.matches(segment))
     }
 
     /// Some path is in both sets.
@@ -158,6 +167,11 @@ impl fmt::Display for PathPattern {
 /// The segments of a path that starts with `/` (the root is one empty segment).
 fn split(path: &str) -> std::str::Split<'_, char> {
     path.strip_prefix('/').unwrap_or(path).split('/')
+}
+
+/// The segments of a path that starts with `/`, for [`PathPattern::matches_segments`].
+pub fn segments(path: &str) -> Vec<&str> {
+    split(path).collect()
 }
 
 /// A set of HTTP methods, the ones a REST API routes (`ANY` is all seven).

@@ -525,14 +525,14 @@ fn method_arns_and_route_keys_are_read_into_routes() {
         Route::from_method_arn("arn:aws:execute-api:r:1:api/prod/GET/a/b"),
         Route::Request {
             method: get,
-            path: "/a/b"
+            segments: vec!["a", "b"]
         }
     );
     assert_eq!(
         Route::from_method_arn("arn:aws:execute-api:r:1:api/prod/GET/"),
         Route::Request {
             method: get,
-            path: "/"
+            segments: vec![""]
         }
     );
     // What the ARN does not say clearly widens the route.
