@@ -26,7 +26,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## bench: the authorizer's criterion benchmarks beside aws-jwt-verify
+## bench: the authorizer's criterion benchmarks beside aws-jwt-verify; cold starts against a hello world
 bench: install
 	infra/bench/run.sh
 

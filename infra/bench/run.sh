@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: the authorizer's criterion benchmarks, then aws-jwt-verify's verifySync on the
-# very same token and JWKS, then one table with the per-verification times and the ratios.
+# very same token and JWKS, then one table with the per-verification times and the ratios; then
+# the cold starts of the five release binaries against lambda_runtime's hello world
+# (infra/bench/coldstart.py; COLDSTART_RUNS fresh processes each, default 15).
 #   infra/bench/run.sh            (what `make bench` runs)
 # Needs node and the pinned aws-jwt-verify (installed here with `npm ci` when missing).
 set -euo pipefail
@@ -27,3 +29,8 @@ echo "==> aws-jwt-verify verifySync on the same token" >&2
 node infra/bench/aws-jwt-verify.mjs "$out/input.json" >"$out/aws-jwt-verify.json"
 
 node infra/bench/report.mjs "$CARGO_TARGET_DIR/criterion" "$out/aws-jwt-verify.json"
+
+echo "==> cold starts: cargo build --release of the five functions and the hello-world floor" >&2
+cargo build --release -p authorizer -p device-code -p device-token -p device-verify \
+  -p device-callback -p coldstart-floor
+python3 infra/bench/coldstart.py "$CARGO_TARGET_DIR/release" --runs "${COLDSTART_RUNS:-15}"
