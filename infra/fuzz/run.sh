@@ -43,9 +43,17 @@ echo "==> building ${#targets[@]} fuzz targets (${fuzz[*]}, sanitizer $sanitizer
 (cd fuzz && nice -n 10 "${fuzz[@]}" build -s "$sanitizer" >&2)
 
 if [ "$mode" = cmin ]; then
+  # Edges only (no hit counts, no comparison operands), then at most FUZZ_CORPUS_MAX files
+  # (default 300): the seeds, then the smallest. The committed corpora are a regression suite
+  # replayed by `make test`, kept small; a longer run regrows the rest in minutes.
+  max=${FUZZ_CORPUS_MAX:-300}
   for t in "${targets[@]}"; do
     echo "==> cmin $t: $(find "fuzz/corpus/$t" -type f | wc -l) inputs" >&2
-    nice -n 10 "${fuzz[@]}" cmin -s "$sanitizer" "$t" "fuzz/corpus/$t" >&2
+    (cd fuzz && nice -n 10 "${fuzz[@]}" cmin -s "$sanitizer" "$t" "corpus/$t" -- \
+      -use_counters=0 -use_cmp=0 >&2)
+    { find "fuzz/corpus/$t" -type f -name 'seed-*' -printf '0 %p\n'
+      find "fuzz/corpus/$t" -type f ! -name 'seed-*' -printf '%s %p\n'; } |
+      sort -n -s -k1,1 | tail -n +"$((max + 1))" | cut -d' ' -f2- | xargs -r rm --
     echo "    kept $(find "fuzz/corpus/$t" -type f | wc -l)" >&2
   done
   exit 0
