@@ -23,8 +23,10 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
 else
   fuzz=(env RUSTC_BOOTSTRAP=1 cargo fuzz)
 fi
-# The fuzz build's flags differ from the workspace's: never share its target directory.
-export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$root/fuzz/target}
+# The fuzz build's flags differ from the workspace's: never share its target directory. Like the
+# workspace's (Makefile), it lives outside the clone, so a fresh clone reuses the ~11-minute
+# nightly build of the AWS SDK crates instead of paying it again.
+export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-${HOME}/.cache/portal-auth/fuzz-target}
 seconds=${FUZZ_SECONDS:-60}
 sanitizer=${FUZZ_SANITIZER:-none}
 
