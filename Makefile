@@ -5,7 +5,7 @@ SHELL := bash
 # SDK crates take minutes to build on two cores, and a fresh clone should not pay that twice.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/portal-auth/target
 
-.PHONY: install dev test lint bench build deploy
+.PHONY: install dev test lint bench build deploy fuzz
 
 ## install: what the stack and the tests need, only what is missing (second run: seconds)
 install:
@@ -29,6 +29,11 @@ lint:
 ## bench: the authorizer's criterion benchmarks beside aws-jwt-verify; cold starts against a hello world
 bench: install
 	infra/bench/run.sh
+
+## fuzz: every cargo-fuzz target (fuzz/) for FUZZ_SECONDS (default 60) each, one at a time,
+## then a table of executions, coverage and crashes (installs the pinned cargo-fuzz if missing)
+fuzz:
+	infra/fuzz/run.sh
 
 ## build: arm64 Lambda bootstraps for every function under target/lambda/
 build: install

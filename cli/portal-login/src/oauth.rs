@@ -194,8 +194,8 @@ impl OAuthClient {
     pub async fn discover(&self, base: &BaseUrl) -> Result<Endpoints, ServerError> {
         let url = base.join(WELL_KNOWN);
         let response = self.http.get(&url).send().await;
-        let metadata: Metadata = read_answer(&url, response).await?;
-        check_metadata(base, &url, metadata)
+        let (status, body) = receive(&url, response).await?;
+        read_metadata(base, &url, status, &body)
     }
 
     /// RFC 8628 §3.1.
@@ -210,12 +210,9 @@ impl OAuthClient {
             form.push(("scope", scope));
         }
         let url = &endpoints.device_authorization;
-        let answer: DeviceAuthorization = self.post(url, &form).await?;
-        check_verification_uri(url, &answer.verification_uri)?;
-        if let Some(complete) = &answer.verification_uri_complete {
-            check_verification_uri(url, complete)?;
-        }
-        Ok(answer)
+        let response = self.http.post(url).form(&form).send().await;
+        let (status, body) = receive(url, response).await?;
+        read_device_authorization(url, status, &body)
     }
 
     /// RFC 8628 §3.4: one poll.
@@ -286,16 +283,61 @@ async fn read_answer<T: DeserializeOwned>(
     url: &str,
     response: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<T, ServerError> {
+    let (status, body) = receive(url, response).await?;
+    read_body(url, status, &body)
+}
+
+/// The status and body of an answer, or why there is none.
+async fn receive(
+    url: &str,
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<(u16, Vec<u8>), ServerError> {
     let response = response.map_err(|e| unreachable(url, &e))?;
     let status = response.status().as_u16();
     let body = response.bytes().await.map_err(|e| unreachable(url, &e))?;
+    Ok((status, body.to_vec()))
+}
+
+/// RFC 8414 metadata from `url`'s answer, checked ([`check_metadata`]). This and the two
+/// below read what a server sent without any I/O, so the fuzz targets (`fuzz/`) feed them
+/// hostile bytes exactly as the client does.
+pub fn read_metadata(
+    base: &BaseUrl,
+    url: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<Endpoints, ServerError> {
+    check_metadata(base, url, read_body(url, status, body)?)
+}
+
+/// An RFC 8628 §3.2 answer, its verification URIs held to [`check_verification_uri`].
+pub fn read_device_authorization(
+    url: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<DeviceAuthorization, ServerError> {
+    let answer: DeviceAuthorization = read_body(url, status, body)?;
+    check_verification_uri(url, &answer.verification_uri)?;
+    if let Some(complete) = &answer.verification_uri_complete {
+        check_verification_uri(url, complete)?;
+    }
+    Ok(answer)
+}
+
+/// The expected JSON of a 2xx answer (a token response, ...), else the failure classified:
+/// an RFC 6749 §5.2 error body, a server-side failure, or something unexpected.
+pub fn read_body<T: DeserializeOwned>(
+    url: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<T, ServerError> {
     if (200..300).contains(&status) {
-        return serde_json::from_slice(&body).map_err(|e| ServerError::Unexpected {
+        return serde_json::from_slice(body).map_err(|e| ServerError::Unexpected {
             url: url.to_owned(),
             detail: format!("HTTP {status} with a body that is not the expected JSON ({e})"),
         });
     }
-    Err(classify_failure(url, status, &body))
+    Err(classify_failure(url, status, body))
 }
 
 fn classify_failure(url: &str, status: u16, body: &[u8]) -> ServerError {

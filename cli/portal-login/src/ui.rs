@@ -17,13 +17,43 @@ const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '�
 const FRAME: Duration = Duration::from_millis(120);
 const CLEAR_LINE: &str = "\r\x1b[2K";
 
-/// `s` without control characters and bidirectional overrides.
+/// `s` without control characters (C0, DEL, C1), invisible format characters and the line
+/// and paragraph separators.
 pub fn printable(s: &str) -> String {
     s.chars()
-        .filter(|c| {
-            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
+        .filter(|c| !c.is_control() && !is_format(*c) && !matches!(c, '\u{2028}' | '\u{2029}'))
         .collect()
+}
+
+/// Unicode's format characters (general category Cf, Unicode 15.1): the bidirectional
+/// embeddings, overrides, isolates and marks (which reorder what the terminal shows: Trojan
+/// Source, CVE-2021-42574), the zero-width characters and the tags (which hide text), and the
+/// rest of the category, none of which a server has a reason to send to a terminal.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{890}'..='\u{891}'
+            | '\u{8E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// Bold, when writing to a terminal.
@@ -199,6 +229,16 @@ mod tests {
         assert_eq!(printable("a\x1b[2Jb\r\nc\u{7}"), "a[2Jbc");
         assert_eq!(printable("x\u{202E}y\u{2066}z"), "xyz");
         assert_eq!(printable("résumé ✓"), "résumé ✓");
+    }
+
+    #[test]
+    fn printable_drops_bidi_marks_and_invisible_format_characters() {
+        // Found by the `portal_login` fuzz property (fuzz/regressions/portal_login): the bidi marks (LRM, RLM, ALM)
+        // reorder what a terminal shows as well as the overrides do, and zero-width and tag
+        // characters hide text; all of them went through.
+        assert_eq!(printable("a\u{200E}b\u{200F}c\u{61C}d"), "abcd");
+        assert_eq!(printable("x\u{200B}y\u{FEFF}z\u{E0041}\u{AD}"), "xyz");
+        assert_eq!(printable("a\u{2028}b\u{2029}c"), "abc");
     }
 
     #[test]

@@ -419,6 +419,16 @@ fn cookies<'r>(
     config: &DeviceConfig,
     req: &'r Request,
 ) -> impl Iterator<Item = (&'r str, &'r str)> {
+    pairs(config, req).filter(|(_, v)| usable(v))
+}
+
+/// Whether a cookie value could be one set here: not empty, not longer than any set.
+fn usable(value: &str) -> bool {
+    !value.is_empty() && value.len() <= MAX_COOKIE_VALUE
+}
+
+/// Every cookie of the request, as [`cookies`] names them, whatever its value.
+fn pairs<'r>(config: &DeviceConfig, req: &'r Request) -> impl Iterator<Item = (&'r str, &'r str)> {
     let secure = config.secure_cookies();
     req.headers()
         .get_all(http::header::COOKIE)
@@ -434,14 +444,19 @@ fn cookies<'r>(
             };
             Some((k, v))
         })
-        .filter(|(_, v)| !v.is_empty() && v.len() <= MAX_COOKIE_VALUE)
 }
 
-/// The value of cookie `name` (with the prefix [`set_cookie`] uses), if the request has one.
+/// The value of cookie `name` (with the prefix [`set_cookie`] uses), if the request has it
+/// exactly once. Twice (any values) reads as absent: this service sets each name once, for
+/// `Path=/` on its own host, so a second one was set elsewhere (another path, a parent domain:
+/// cookie tossing) and neither is trusted — as a query parameter given twice is not.
 pub fn cookie(config: &DeviceConfig, req: &Request, name: &str) -> Option<String> {
-    cookies(config, req)
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    let mut named = pairs(config, req).filter(|(k, _)| *k == name);
+    let (_, value) = named.next()?;
+    if named.next().is_some() || !usable(value) {
+        return None;
+    }
+    Some(value.to_owned())
 }
 
 /// `Set-Cookie` lines that expire the oldest binding cookies the request carries, so that
@@ -498,6 +513,52 @@ mod tests {
         assert!(csrf_matches("secret", &a, &token));
         assert!(!csrf_matches("secret", &b, &token));
         assert!(!csrf_matches("other", &a, &token));
+    }
+
+    fn config(base: &str) -> DeviceConfig {
+        let env = portal_auth_runtime::Env::from_pairs([
+            ("TABLE_NAME", "grants"),
+            ("PUBLIC_BASE_URL", base),
+            ("COGNITO_USER_POOL_ID", "eu-west-1_AbC123"),
+            (
+                "COGNITO_DOMAIN",
+                "https://x.auth.eu-west-1.amazoncognito.com",
+            ),
+            ("DEVICE_CLIENT_IDS", "client1"),
+        ]);
+        DeviceConfig::from_env(&env).unwrap()
+    }
+
+    fn with_cookies(headers: &[&str]) -> Request {
+        let mut builder = http::Request::builder().uri("https://x/device");
+        for h in headers {
+            builder = builder.header(http::header::COOKIE, *h);
+        }
+        builder.body(Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn a_cookie_sent_twice_is_not_resolved_to_one() {
+        // Found by the `cookies` fuzz property (fuzz/regressions/cookies): the first of two same-named cookies
+        // was taken. Two can only come from a cookie set for another path or a parent
+        // domain (cookie tossing), so neither is trusted.
+        for base in ["http://127.0.0.1:9000", "https://api.example/prod"] {
+            let c = config(base);
+            let name = if c.secure_cookies() {
+                "__Host-device_csrf"
+            } else {
+                "device_csrf"
+            };
+            let one = with_cookies(&[&format!("{name}=a; other=b")]);
+            assert_eq!(cookie(&c, &one, CSRF_COOKIE).as_deref(), Some("a"));
+            for twice in [
+                with_cookies(&[&format!("{name}=a; {name}=b")]),
+                with_cookies(&[&format!("{name}=a"), &format!("{name}=b")]),
+                with_cookies(&[&format!("{name}=; {name}=b")]),
+            ] {
+                assert_eq!(cookie(&c, &twice, CSRF_COOKIE), None, "{base}");
+            }
+        }
     }
 
     #[test]
