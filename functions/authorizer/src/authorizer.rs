@@ -7,8 +7,9 @@
 //! memory), then the client and the deployment's per-route rules ([`crate::rules`]) for the
 //! event's route (REST: the `methodArn`; HTTP API: the `routeKey`) — and returns an
 //! [`Outcome`]. [`Authorizer::handle`] maps that onto the event's shape; a REST answer carries
-//! the principal's whole policy, so that API Gateway's cache stays right for every route. Signature before claims: nothing in
-//! the payload is parsed until the signature over it has been checked. A REST REQUEST event
+//! the principal's whole policy, so that API Gateway's cache stays right for every route.
+//! Signature before claims: nothing in the payload is parsed until the signature over it has
+//! been checked. A REST REQUEST event
 //! with an `x-key` and no `Authorization` header is, when so configured, the one exception that
 //! is not a token decision: [`Outcome::ApiKey`], for the backend to judge ([`crate::api_key`]).
 //!

@@ -58,7 +58,12 @@ pub enum PolicyError {
          merge rules (a method list, a `*` segment, a shorter subtree)"
     )]
     TooLarge { bytes: usize },
+    #[error("{rules} rules with the catch-all, over the {MAX} a policy can name")]
+    TooMany { rules: usize },
 }
+
+/// Rules a policy can name, the catch-all included: one bit each in a `u64`.
+pub const MAX: usize = u64::BITS as usize;
 
 /// Which routes one principal may call: bit *i* is rule *i*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +100,9 @@ pub struct Compiled {
 
 impl Compiled {
     pub fn new(rules: &[Rule]) -> Result<Self, PolicyError> {
+        if rules.len() > MAX {
+            return Err(PolicyError::TooMany { rules: rules.len() });
+        }
         let live: Vec<bool> = (0..rules.len())
             .map(|m| !(0..m).any(|j| rules[j].contains(&rules[m])))
             .collect();
@@ -140,8 +148,11 @@ impl Compiled {
     /// The policy of a principal that meets exactly the rules in `allowed`.
     pub fn for_allowed(&self, allowed: u64) -> Policy {
         let allowed = allowed & self.live;
+        // Only a live rule can refuse anything: a rule an earlier one contains never decides,
+        // and a Deny of its routes would refuse what that earlier rule allows.
+        let refused = self.live & !allowed;
         let refused_before_an_allow = (0..self.resources.len())
-            .filter(|&k| allowed & 1 << k == 0 && self.later_overlaps[k] & allowed != 0)
+            .filter(|&k| refused & 1 << k != 0 && self.later_overlaps[k] & allowed != 0)
             .fold(0u64, |m, k| m | 1 << k);
         let allow = if allowed & self.universal != 0 {
             Allowed::Stage
