@@ -513,6 +513,7 @@ pub async fn revocation_records(table: &str) -> usize {
     let revocations = Revocations::new(
         moto_revocation_table(table, 30),
         Duration::from_secs(5),
+        &portal_auth_runtime::https::Trust::default(),
         Arc::new(SystemClock),
         None,
     )

@@ -30,18 +30,22 @@ pub fn emulator_endpoint(var: &str) -> String {
     }
 }
 
-/// An AWS SDK configuration aimed at an emulator, with dummy credentials.
-pub fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::for_tests(),
-            ),
-        )
-        .build()
+/// An AWS SDK configuration aimed at an emulator, with dummy credentials: the functions' own
+/// ([`portal_auth_device::aws::sdk_config`], the same transport).
+pub fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
+    let credentials = portal_auth_runtime::aws::Credentials {
+        access_key_id: "ANOTREAL".to_owned(),
+        secret_access_key: "notrealrnrELgWzOk3IfjzDKtFBhDby".to_owned(),
+        session_token: None,
+    };
+    portal_auth_device::aws::sdk_config(
+        "us-east-1",
+        &credentials,
+        &portal_auth_runtime::https::Trust::default(),
+    )
+    .to_builder()
+    .endpoint_url(endpoint)
+    .build()
 }
 
 /// A unique name for per-test resources.

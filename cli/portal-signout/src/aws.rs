@@ -18,7 +18,14 @@ pub struct Clients {
 impl Clients {
     /// Loads the operator's configuration and builds both clients; nothing is sent yet.
     pub async fn connect(target: &Target, profile: Option<&str>) -> Result<Self, Failure> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // The functions' transport (their TLS policy), for the clients and for aws-config's
+        // own providers (SSO, STS) alike.
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(
+                portal_auth_device::aws::SdkTransport::new(
+                    portal_auth_runtime::https::Trust::default(),
+                ),
+            );
         if let Some(profile) = profile {
             loader = loader.profile_name(profile);
         }

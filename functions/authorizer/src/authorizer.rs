@@ -35,6 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_runtime::Diagnostic;
+use portal_auth_runtime::https::Trust;
 use portal_auth_runtime::metrics::{Dims, Emf, Metric};
 
 use crate::access::{ClientIds, Verdict};
@@ -63,6 +64,9 @@ pub struct Options {
     /// Where the decision and JWKS metrics go; `None` (the default) emits none, so that tests
     /// and tools that build an authorizer write no EMF lines to their stdout.
     pub metrics: Option<Emf>,
+    /// The roots the JWKS and revocation reads trust (the compiled-in Mozilla set by default;
+    /// `PORTAL_AUTH_EXTRA_CA_CERTS` adds to it: [`portal_auth_runtime::https`]).
+    pub trust: Trust,
 }
 
 impl Default for Options {
@@ -72,11 +76,17 @@ impl Default for Options {
             jwks: JwksOptions::default(),
             verified_cache_capacity: DEFAULT_CAPACITY,
             metrics: None,
+            trust: Trust::default(),
         }
     }
 }
 
 impl Options {
+    pub fn with_trust(mut self, trust: Trust) -> Self {
+        self.trust = trust;
+        self
+    }
+
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -177,6 +187,7 @@ impl Authorizer {
             Some(table) => Some(Arc::new(Revocations::new(
                 table,
                 options.jwks.timeout,
+                &options.trust,
                 Arc::clone(&options.clock),
                 options.metrics,
             )?)),
@@ -209,6 +220,16 @@ impl Authorizer {
             tracing::warn!(%error, "JWKS fetch at cold start failed; the first request retries");
         }
         result
+    }
+
+    /// Whether the cold start waits for [`Self::warm_up`] before taking its first request:
+    /// only under provisioned concurrency, whose init nobody waits on and whose instance is
+    /// frozen as soon as it asks for work (a read in flight would be frozen with it). On demand
+    /// the reads run beside the runtime's first poll, off the critical path: the first request
+    /// waits for the fetch in flight only if it needs a key (the JWKS lock merges them), and a
+    /// request that fails before the signature check does not wait at all.
+    pub fn init_awaits_warm_up(env: &portal_auth_runtime::Env) -> bool {
+        env.optional("AWS_LAMBDA_INITIALIZATION_TYPE") == Some("provisioned-concurrency")
     }
 
     /// Installs keys without fetching them.

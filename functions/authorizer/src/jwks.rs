@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use crate::jws::{ALGORITHM, MAX_KID_BYTES, decode_part};
 use portal_auth_domain::Clock;
+use portal_auth_runtime::https::Trust;
 use portal_auth_runtime::metrics::{Dims, Emf, Metric};
 
 /// A JWKS body larger than this is refused (Cognito's is about 1 KiB).
@@ -236,10 +237,12 @@ impl JwksCache {
     pub fn new(
         url: String,
         options: &JwksOptions,
+        trust: &Trust,
         clock: Arc<dyn Clock>,
         metrics: Option<Emf>,
     ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let http = trust
+            .client_builder()
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -259,9 +262,15 @@ impl JwksCache {
         })
     }
 
-    /// The cold-start fetch. On failure the next request retries, whatever the interval.
+    /// The cold-start fetch. On failure the next request retries, whatever the interval. It
+    /// runs beside the first requests ([`crate::Authorizer::warm_up`]): if one of them fetched
+    /// first, the keys it got are kept and nothing is fetched again.
     pub async fn warm_up(&self) -> Result<usize, JwksError> {
         let mut state = self.refresh.lock().await;
+        let held = self.snapshot().len();
+        if state.last_attempt.is_some() && held > 0 {
+            return Ok(held);
+        }
         let count = self.fetch_and_store().await?;
         state.last_attempt = Some(self.clock.monotonic());
         Ok(count)

@@ -42,6 +42,7 @@ use crate::rejection::Rejection;
 use crate::sigv4::{self, Credentials};
 use portal_auth_domain::Clock;
 use portal_auth_domain::revocation::{RevocationSet, live_buckets};
+use portal_auth_runtime::https::Trust;
 use portal_auth_runtime::metrics::{Dims, Emf, Metric};
 use portal_auth_runtime::{ConfigError, Env};
 
@@ -74,13 +75,8 @@ impl RevocationTable {
             return Ok(None);
         };
         let region = env.required("AWS_REGION")?.to_owned();
-        let endpoint = match ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]
-            .into_iter()
-            .find(|name| env.optional(name).is_some())
-        {
-            Some(name) => env.base_url(name)?,
-            None => format!("https://dynamodb.{region}.amazonaws.com"),
-        };
+        let endpoint = portal_auth_runtime::aws::endpoint_override(env, "DYNAMODB")?
+            .unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
         let refresh_secs: u64 = env.parse_or(
             "AUTHORIZER_REVOCATION_REFRESH_SECONDS",
             DEFAULT_REFRESH_SECONDS,
@@ -152,7 +148,11 @@ struct Reader {
 }
 
 impl Reader {
-    fn new(table: RevocationTable, timeout: Duration) -> Result<Self, reqwest::Error> {
+    fn new(
+        table: RevocationTable,
+        timeout: Duration,
+        trust: &Trust,
+    ) -> Result<Self, reqwest::Error> {
         let url = format!("{}/", table.endpoint);
         let host = reqwest::Url::parse(&url)
             .ok()
@@ -161,7 +161,8 @@ impl Reader {
                 Some(u.port().map_or(host.clone(), |p| format!("{host}:{p}")))
             })
             .unwrap_or_default();
-        let http = reqwest::Client::builder()
+        let http = trust
+            .client_builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .build()?;
@@ -285,12 +286,13 @@ impl Revocations {
     pub fn new(
         table: RevocationTable,
         timeout: Duration,
+        trust: &Trust,
         clock: Arc<dyn Clock>,
         metrics: Option<Emf>,
     ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             interval: i64::try_from(table.refresh_secs).unwrap_or(DEFAULT_REFRESH_SECONDS as i64),
-            reader: Reader::new(table, timeout)?,
+            reader: Reader::new(table, timeout, trust)?,
             clock,
             state: RwLock::new(State::default()),
             refreshing: Arc::new(tokio::sync::Mutex::new(())),
@@ -540,7 +542,16 @@ mod tests {
             refresh_secs: 30,
         };
         let clock: Arc<dyn Clock> = clock.clone();
-        Arc::new(Revocations::new(table, Duration::from_secs(5), clock, None).unwrap())
+        Arc::new(
+            Revocations::new(
+                table,
+                Duration::from_secs(5),
+                &Trust::default(),
+                clock,
+                None,
+            )
+            .unwrap(),
+        )
     }
 
     fn token(jti: &str, origin_jti: Option<&str>, sub: &str, auth_time: u64) -> VerifiedToken {

@@ -9,50 +9,19 @@
 //! signs what the [specification] says, no more (no query string, no S3 quirks, no presigning);
 //! its output is checked against the `aws-sigv4` crate, the SDK's own signer, in the tests.
 //!
-//! Credentials are the environment's (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_SESSION_TOKEN`): what Lambda gives a function of its execution role, for the life of
-//! the instance. They are never logged ([`Credentials`]'s `Debug` shows the key id only).
+//! Credentials are the environment's ([`portal_auth_runtime::aws`]): what Lambda gives a
+//! function of its execution role, for the life of the instance. They are never logged
+//! ([`Credentials`]'s `Debug` shows the key id only).
 //!
 //! [specification]: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
 
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
 use aws_lc_rs::{digest, hmac};
 
 use portal_auth_domain::UtcDateTime;
-use portal_auth_runtime::{ConfigError, Env};
 
-/// An access key, from the environment.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"(redacted)")
-            .field(
-                "session_token",
-                &self.session_token.as_ref().map(|_| "(redacted)"),
-            )
-            .finish()
-    }
-}
-
-impl Credentials {
-    /// The function's credentials as Lambda sets them.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            access_key_id: env.required("AWS_ACCESS_KEY_ID")?.to_owned(),
-            secret_access_key: env.required("AWS_SECRET_ACCESS_KEY")?.to_owned(),
-            session_token: env.optional("AWS_SESSION_TOKEN").map(str::to_owned),
-        })
-    }
-}
+pub use portal_auth_runtime::aws::Credentials;
 
 /// One request to sign: `POST <path>` to `host` with these extra headers and body.
 pub struct Request<'a> {

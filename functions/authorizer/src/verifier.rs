@@ -48,6 +48,7 @@ impl Verifier {
             keys: JwksCache::new(
                 jwks_url.into(),
                 &options.jwks,
+                &options.trust,
                 Arc::clone(&options.clock),
                 options.metrics,
             )?,

@@ -62,7 +62,9 @@ impl AccessTokens {
         if let Some(verifier) = self.verifier.get() {
             return Ok(verifier);
         }
-        let options = Options::default().with_clock(Arc::clone(&deps.clock) as Arc<dyn Clock>);
+        let options = Options::default()
+            .with_clock(Arc::clone(&deps.clock) as Arc<dyn Clock>)
+            .with_trust(deps.trust.clone());
         let verifier = Verifier::new(
             deps.config.access_token_issuers.clone(),
             deps.config.jwks_url.clone(),

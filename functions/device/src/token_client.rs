@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use portal_auth_runtime::https::Trust;
 use serde_json::{Map, Value};
 
 use crate::clients::AppClient;
@@ -75,8 +76,9 @@ pub struct TokenClient {
 }
 
 impl TokenClient {
-    pub fn new(endpoint: String) -> Self {
-        let http = reqwest::Client::builder()
+    pub fn new(endpoint: String, trust: &Trust) -> Self {
+        let http = trust
+            .client_builder()
             .timeout(TOKEN_TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
             .redirect(reqwest::redirect::Policy::none())

@@ -17,6 +17,7 @@ use portal_auth_runtime::metrics::{self, Metric};
 use portal_auth_tests::app::{TestApp, form_post, spawn_app};
 use portal_auth_tests::browser::{Browser, hidden_field, urlencode};
 use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
 
 thread_local! {
     /// This thread's captured log output, while a [`LogCapture`] is alive.
@@ -50,7 +51,7 @@ impl LogCapture {
         static INSTALLED: OnceLock<()> = OnceLock::new();
         INSTALLED.get_or_init(|| {
             let subscriber = tracing_subscriber::fmt()
-                .with_env_filter(portal_auth_runtime::logging::filter("trace"))
+                .with_max_level(tracing::Level::TRACE)
                 .with_target(false)
                 .json()
                 .flatten_event(true)
@@ -58,7 +59,8 @@ impl LogCapture {
                 .with_span_list(true)
                 .without_time()
                 .with_writer(|| ThreadCapture)
-                .finish();
+                .finish()
+                .with(portal_auth_runtime::logging::filter("trace"));
             tracing::subscriber::set_global_default(subscriber)
                 .expect("no other global subscriber in the test binary");
         });

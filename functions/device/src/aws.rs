@@ -1,0 +1,160 @@
+//! The AWS SDK's configuration for the device functions, and its one transport.
+//!
+//! **Configuration from the environment only** ([`portal_auth_runtime::aws`]): the region, the
+//! execution role's credentials and the `AWS_ENDPOINT_URL_*` overrides. `aws-config`'s default
+//! chain is not linked: in Lambda it found nothing in the profile files it read at every cold
+//! start, and it linked the STS client for providers a Lambda never uses (issue 16).
+//!
+//! **Transport**: the SDK's requests go through [`SdkTransport`], a reqwest client built from
+//! the functions' one HTTPS policy ([`portal_auth_runtime::https`]), the same client stack the
+//! token endpoint client and the authorizer use. The SDK's own default client is not linked:
+//! it brought a second HTTP stack and, through the SDK's `rustls` feature, a legacy rustls with
+//! a second crypto backend (ring), and it read the host's ~290 root certificate files on the
+//! first request. Retries, timeouts and signing stay the SDK's: a transport only sends one
+//! signed request and returns its response.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use aws_credential_types::Credentials as SdkCredentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use portal_auth_runtime::aws::Credentials;
+use portal_auth_runtime::https::Trust;
+
+/// The SDK's connect timeout when it asks for none (its own default for this behavior version).
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+
+/// One SDK configuration for both clients: `region`, the role's `credentials`, the
+/// [`SdkTransport`] over `trust`. Endpoint overrides are per service, on each client's builder.
+pub fn sdk_config(region: &str, credentials: &Credentials, trust: &Trust) -> SdkConfig {
+    let credentials = SdkCredentials::new(
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        credentials.session_token.clone(),
+        None,
+        "environment",
+    );
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(SdkTransport::new(trust.clone()))
+        .build()
+}
+
+/// The SDK's HTTP client: one reqwest client, built on the first request (not at cold start)
+/// and shared by every SDK client made from the same [`SdkConfig`].
+#[derive(Debug, Clone)]
+pub struct SdkTransport {
+    trust: Arc<Trust>,
+    connector: Arc<OnceLock<SharedHttpConnector>>,
+}
+
+impl SdkTransport {
+    pub fn new(trust: Trust) -> Self {
+        Self {
+            trust: Arc::new(trust),
+            connector: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+impl HttpClient for SdkTransport {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.connector
+            .get_or_init(|| {
+                let mut builder = self
+                    .trust
+                    .client_builder()
+                    .connect_timeout(
+                        settings
+                            .connect_timeout()
+                            .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+                    )
+                    .redirect(reqwest::redirect::Policy::none());
+                if let Some(read) = settings.read_timeout() {
+                    builder = builder.read_timeout(read);
+                }
+                // Building fails only on a TLS configuration reqwest cannot use, which the
+                // tests build: a client without it would fail every request the same way.
+                let http = builder.build().unwrap_or_default();
+                SharedHttpConnector::new(Connector { http })
+            })
+            .clone()
+    }
+}
+
+#[derive(Debug)]
+struct Connector {
+    http: reqwest::Client,
+}
+
+impl HttpConnector for Connector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let http = self.http.clone();
+        HttpConnectorFuture::new(async move { send(&http, request).await })
+    }
+}
+
+/// Sends one request the SDK built and signed; the SDK's request bodies (JSON documents) are
+/// always in memory.
+async fn send(
+    http: &reqwest::Client,
+    request: HttpRequest,
+) -> Result<HttpResponse, ConnectorError> {
+    let method = reqwest::Method::from_bytes(request.method().as_bytes())
+        .map_err(|e| ConnectorError::user(e.into()))?;
+    let body = request
+        .body()
+        .bytes()
+        .ok_or_else(|| ConnectorError::user("a streaming request body".into()))?
+        .to_vec();
+    let mut outbound = http.request(method, request.uri()).body(body);
+    for (name, value) in request.headers() {
+        outbound = outbound.header(name, value);
+    }
+    let answer = outbound.send().await.map_err(connector_error)?;
+    let status = StatusCode::try_from(answer.status().as_u16())
+        .map_err(|e| ConnectorError::other(e.into(), None))?;
+    let headers: Vec<(String, String)> = answer
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    let body = answer.bytes().await.map_err(connector_error)?;
+    let mut response = HttpResponse::new(status, SdkBody::from(body));
+    for (name, value) in headers {
+        // Names and values reqwest accepted are valid here too.
+        let _ = response.headers_mut().try_insert(name, value);
+    }
+    Ok(response)
+}
+
+/// How the SDK should see a transport failure: a timeout, an I/O error (both retried as
+/// transient), or something else.
+fn connector_error(error: reqwest::Error) -> ConnectorError {
+    if error.is_timeout() {
+        ConnectorError::timeout(error.into())
+    } else if error.is_connect() || error.is_request() || error.is_body() {
+        ConnectorError::io(error.into())
+    } else {
+        ConnectorError::other(error.into(), None)
+    }
+}
