@@ -15,13 +15,24 @@ install:
 dev: install
 	@infra/local/dev.sh
 
-## test: fmt, clippy, the template's offline checks and every test, beside fresh emulators
-## (the binaries are built first: the end-to-end tests run them behind cargo lambda watch)
-test: install lint
-	infra/deploy/check.sh
-	cargo build --workspace --bins
-	infra/local/test-stack.sh -- cargo test --workspace --all-targets --no-fail-fast
+# clippy-driver is rustc plus clippy's lints. As the workspace's rustc wrapper it lints our
+# crates while compiling them for real, so `make test` compiles every crate once: `cargo clippy`
+# would compile every dependency a second time, in check mode. CLIPPY_ARGS is how cargo-clippy
+# hands clippy-driver its arguments (here `-D warnings`).
+LINTED_BUILD = RUSTC_WORKSPACE_WRAPPER="$$(rustup which clippy-driver)" \
+	CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
+## test: fmt, the template's offline checks, one build of every target with clippy's lints
+## (-D warnings), then every test beside fresh emulators. The build is `--all-targets`, so the
+## binaries the end-to-end tests run behind cargo lambda watch have the tests' features and the
+## test run compiles nothing again.
+test: install
+	cargo fmt --all -- --check
+	infra/deploy/check.sh
+	$(LINTED_BUILD) cargo build --workspace --all-targets
+	$(LINTED_BUILD) infra/local/test-stack.sh -- cargo test --workspace --all-targets --no-fail-fast
+
+## lint: fmt and clippy alone (make test lints during its build)
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings

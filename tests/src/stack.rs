@@ -5,7 +5,7 @@
 //! `cargo lambda watch` runs with `--only-lambda-apis` and the binaries are started here, from
 //! the target directory, rather than by cargo-lambda: a `cargo run` from inside `cargo test`
 //! would wait forever on the build directory lock the test run holds. `make test` builds the
-//! binaries first (`cargo build --bins`). Every process is stopped, by PID, on drop.
+//! binaries first (`cargo build --workspace --all-targets`). Every process is stopped, by PID, on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -162,7 +162,7 @@ impl LocalStack {
         let binary = bin_dir().join(function);
         assert!(
             binary.exists(),
-            "{} is missing: build the binaries first (`cargo build --bins`; make test does)",
+            "{} is missing: build the binaries first (`cargo build --workspace --all-targets`; make test does)",
             binary.display()
         );
         let child = Command::new(binary)

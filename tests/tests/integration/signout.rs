@@ -76,7 +76,7 @@ impl Setup {
         let binary = bin_dir().join("portal-signout");
         assert!(
             binary.exists(),
-            "{} is missing: build it first (`cargo build --workspace --bins`; make test does)",
+            "{} is missing: build it first (`cargo build --workspace --all-targets`; make test does)",
             binary.display()
         );
         let missing = self.folder.join("no-such-file");

@@ -1,5 +1,5 @@
 //! Running the real `portal-login` binary from the target directory (`make test` builds it
-//! with `cargo build --workspace --bins`), with a private config folder per test:
+//! with `cargo build --workspace --all-targets`), with a private config folder per test:
 //!
 //! - [`run`]: stdin, stdout and stderr are pipes (no terminal), for scripts' view;
 //! - [`Terminal`]: the binary in a pseudo-terminal (portable-pty), as a person runs it:
@@ -77,7 +77,7 @@ pub fn binary() -> PathBuf {
     let binary = bin_dir().join("portal-login");
     assert!(
         binary.exists(),
-        "{} is missing: build it first (`cargo build --workspace --bins`; make test does)",
+        "{} is missing: build it first (`cargo build --workspace --all-targets`; make test does)",
         binary.display()
     );
     binary
