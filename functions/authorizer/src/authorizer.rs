@@ -481,6 +481,21 @@ mod tests {
     use serde_json::{Value, json};
     use std::cell::Cell;
 
+    #[test]
+    fn only_provisioned_concurrency_waits_for_the_warm_up_at_init() {
+        use portal_auth_runtime::Env;
+        let at = |kind: &str| {
+            Authorizer::init_awaits_warm_up(&Env::from_pairs([(
+                "AWS_LAMBDA_INITIALIZATION_TYPE",
+                kind,
+            )]))
+        };
+        assert!(at("provisioned-concurrency"));
+        assert!(!at("on-demand"));
+        assert!(!at("snap-start"));
+        assert!(!Authorizer::init_awaits_warm_up(&Env::default()));
+    }
+
     const ISS: &str = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123";
     const ARN: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items";
 

@@ -156,6 +156,42 @@ async fn concurrent_fetches_are_merged_into_one() {
     assert_eq!(s.server.hits(), 1);
 }
 
+/// The cold start spawns the warm-up beside the runtime's first poll (main.rs): the first
+/// request may arrive while the warm-up's fetch is in flight, and must wait for that fetch
+/// rather than start its own.
+#[tokio::test]
+async fn a_first_request_during_the_warm_up_waits_for_its_fetch() {
+    let key = SigningKey::generate("key-1");
+    let s = Arc::new(setup(JwksServer::serving(&[&key])));
+    s.server.hold();
+    let warm_up = {
+        let s = Arc::clone(&s);
+        tokio::spawn(async move { s.authorizer.warm_up().await })
+    };
+    s.server.wait_for_hits(1).await;
+    let request = {
+        let (s, header) = (Arc::clone(&s), s.bearer(&key));
+        tokio::spawn(async move { s.authorizer.decide(Some(&header)).await })
+    };
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    s.server.release();
+    assert!(is_allow(&request.await.expect("request")));
+    assert_eq!(warm_up.await.expect("warm-up").expect("keys"), 1);
+    assert_eq!(s.server.hits(), 1);
+}
+
+/// ... and a warm-up that only runs after a request fetched the keys fetches nothing more.
+#[tokio::test]
+async fn a_warm_up_after_the_first_request_fetched_fetches_nothing() {
+    let key = SigningKey::generate("key-1");
+    let s = setup(JwksServer::serving(&[&key]));
+    assert!(is_allow(&s.decide(&key).await));
+    assert_eq!(s.authorizer.warm_up().await.expect("keys"), 1);
+    assert_eq!(s.server.hits(), 1);
+}
+
 #[tokio::test]
 async fn cached_keys_keep_working_while_the_endpoint_is_down() {
     let key = SigningKey::generate("key-1");
