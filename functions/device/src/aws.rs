@@ -29,11 +29,42 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
-use portal_auth_runtime::aws::Credentials;
+use portal_auth_runtime::aws::{Credentials, endpoint_override};
 use portal_auth_runtime::https::Trust;
+use portal_auth_runtime::{ConfigError, Env};
 
 /// The SDK's connect timeout when it asks for none (its own default for this behavior version).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+
+/// The DynamoDB client (in `AWS_REGION`) and the Cognito client (in the pool's region), each
+/// with its `AWS_ENDPOINT_URL_*` override, from the environment alone.
+pub fn clients_from_env(
+    env: &Env,
+    user_pool_region: &str,
+    trust: &Trust,
+) -> Result<
+    (
+        aws_sdk_dynamodb::Client,
+        aws_sdk_cognitoidentityprovider::Client,
+    ),
+    ConfigError,
+> {
+    let credentials = Credentials::from_env(env)?;
+    let sdk = sdk_config(env.required("AWS_REGION")?, &credentials, trust);
+    let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(url) = endpoint_override(env, "DYNAMODB")? {
+        dynamodb = dynamodb.endpoint_url(url);
+    }
+    let mut cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk)
+        .region(Region::new(user_pool_region.to_owned()));
+    if let Some(url) = endpoint_override(env, "COGNITO_IDENTITY_PROVIDER")? {
+        cognito = cognito.endpoint_url(url);
+    }
+    Ok((
+        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        aws_sdk_cognitoidentityprovider::Client::from_conf(cognito.build()),
+    ))
+}
 
 /// One SDK configuration for both clients: `region`, the role's `credentials`, the
 /// [`SdkTransport`] over `trust`. Endpoint overrides are per service, on each client's builder.

@@ -73,31 +73,14 @@ impl Deps {
 
     /// Reads the configuration and builds the AWS clients from the environment alone
     /// ([`aws`]: `AWS_REGION`, the role's credentials, `AWS_ENDPOINT_URL_*`), failing with the
-    /// name of the first missing or malformed variable. Nothing is read from disk and nothing
-    /// is sent: the first request opens the first connection.
+    /// name of the first missing or malformed variable. Nothing is read from disk (but the
+    /// file `PORTAL_AUTH_EXTRA_CA_CERTS` names, when set) and nothing is sent: the first request
+    /// opens the first connection.
     pub fn from_env(env: &Env, function: Function) -> Result<Self, ConfigError> {
         let config = DeviceConfig::from_env(env)?;
         let trust = Trust::from_env(env)?;
-        let credentials = portal_auth_runtime::aws::Credentials::from_env(env)?;
-        let sdk = aws::sdk_config(env.required("AWS_REGION")?, &credentials, &trust);
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk);
-        if let Some(url) = portal_auth_runtime::aws::endpoint_override(env, "DYNAMODB")? {
-            dynamodb = dynamodb.endpoint_url(url);
-        }
-        let mut cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(&sdk).region(
-            aws_types::region::Region::new(config.user_pool.region.clone()),
-        );
-        if let Some(url) =
-            portal_auth_runtime::aws::endpoint_override(env, "COGNITO_IDENTITY_PROVIDER")?
-        {
-            cognito = cognito.endpoint_url(url);
-        }
-        let mut deps = Deps::new(
-            config,
-            aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-            aws_sdk_cognitoidentityprovider::Client::from_conf(cognito.build()),
-            Arc::new(SystemClock),
-        );
+        let (dynamodb, cognito) = aws::clients_from_env(env, &config.user_pool.region, &trust)?;
+        let mut deps = Deps::new(config, dynamodb, cognito, Arc::new(SystemClock));
         deps.tokens = TokenClient::new(deps.config.cognito_token_endpoint(), &trust);
         deps.trust = trust;
         deps.emf = Emf::new(function);
@@ -123,4 +106,81 @@ macro_rules! lambda_main {
             .await
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the template gives a device function, with Lambda's own variables.
+    fn lambda_env(without: &str, extra: &[(&str, &str)]) -> Env {
+        let pairs = [
+            ("TABLE_NAME", "portal-auth-grants"),
+            ("PUBLIC_BASE_URL", "https://auth.example.com/v1"),
+            ("COGNITO_USER_POOL_ID", "eu-west-1_AbCdEfGhI"),
+            (
+                "COGNITO_DOMAIN",
+                "https://portal.auth.eu-west-1.amazoncognito.com",
+            ),
+            ("DEVICE_CLIENT_IDS", "4vjq0m7pl2rk3ufc2pb5d1ldh8"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ];
+        Env::from_pairs(
+            pairs
+                .iter()
+                .chain(extra)
+                .filter(|(name, _)| *name != without)
+                .map(|&(k, v)| (k, v)),
+        )
+    }
+
+    #[test]
+    fn the_clients_come_from_the_environment_alone() {
+        let env = lambda_env("", &[]);
+        let deps = Deps::from_env(&env, Function::DeviceToken).unwrap();
+        assert_eq!(deps.trust, Trust::default());
+        // DynamoDB in the function's region, Cognito in the pool's.
+        let (dynamodb, cognito) = aws::clients_from_env(&env, "eu-west-1", &deps.trust).unwrap();
+        let region = |r: Option<&aws_types::region::Region>| r.map(|r| r.to_string());
+        assert_eq!(
+            region(dynamodb.config().region()).as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            region(cognito.config().region()).as_deref(),
+            Some("eu-west-1")
+        );
+    }
+
+    #[test]
+    fn a_missing_aws_variable_fails_the_cold_start_naming_it() {
+        for name in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let err = Deps::from_env(&lambda_env(name, &[]), Function::DeviceCode)
+                .err()
+                .unwrap_or_else(|| panic!("{name} missing was accepted"));
+            assert_eq!(err, ConfigError::Missing(name.to_owned()));
+        }
+        // The session token is optional (long-lived keys have none).
+        assert!(
+            Deps::from_env(&lambda_env("AWS_SESSION_TOKEN", &[]), Function::DeviceCode).is_ok()
+        );
+        let bad_endpoint = [("AWS_ENDPOINT_URL_DYNAMODB", "not a url")];
+        let err = Deps::from_env(&lambda_env("", &bad_endpoint), Function::DeviceCode).err();
+        assert!(
+            err.is_some_and(|e| e.to_string().contains("AWS_ENDPOINT_URL_DYNAMODB")),
+            "a malformed endpoint was accepted"
+        );
+        let bad_ca = [(
+            portal_auth_runtime::https::EXTRA_CA_CERTS,
+            "/nonexistent/ca.pem",
+        )];
+        let err = Deps::from_env(&lambda_env("", &bad_ca), Function::DeviceCode).err();
+        assert!(
+            err.is_some_and(|e| e.to_string().contains("PORTAL_AUTH_EXTRA_CA_CERTS")),
+            "an unreadable CA file was accepted"
+        );
+    }
 }
