@@ -8,7 +8,9 @@
 //! and JWKS, DynamoDB), whose certificates chain to Amazon Trust Services roots in that set.
 //! Loading the host's store meant opening and parsing ~290 files in every cold start (issue 16),
 //! before the first request; the compiled-in anchors are a static table, copied in
-//! microseconds, and the same on every host.
+//! microseconds, and the same on every host. The set is as fresh as the `webpki-roots` version
+//! in `Cargo.lock`: a root store change reaches the functions with a dependency update and a
+//! deploy, not with the host's packages (Amazon's roots are valid into the 2030s).
 //!
 //! **A private CA** (a TLS-inspecting egress proxy, a VPC endpoint behind a private
 //! certificate): put its PEM certificates in a file shipped with the function and name it in
