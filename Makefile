@@ -29,6 +29,7 @@ LINTED_BUILD = RUSTC_WORKSPACE_WRAPPER="$$(rustup which clippy-driver)" \
 test: install
 	cargo fmt --all -- --check
 	infra/deploy/check.sh
+	@rustup which clippy-driver >/dev/null || { echo "no clippy-driver: rustup component add clippy" >&2; exit 1; }
 	$(LINTED_BUILD) cargo build --workspace --all-targets
 	$(LINTED_BUILD) infra/local/test-stack.sh -- cargo test --workspace --all-targets --no-fail-fast
 
