@@ -172,8 +172,9 @@ async fn send(
     let body = answer.bytes().await.map_err(connector_error)?;
     let mut response = HttpResponse::new(status, SdkBody::from(body));
     for (name, value) in headers {
-        // Names and values reqwest accepted are valid here too.
-        let _ = response.headers_mut().try_insert(name, value);
+        // Appended, so a header sent several times keeps every value; names and values
+        // reqwest accepted are valid here too.
+        let _ = response.headers_mut().try_append(name, value);
     }
     Ok(response)
 }
@@ -187,5 +188,96 @@ fn connector_error(error: reqwest::Error) -> ConnectorError {
         ConnectorError::io(error.into())
     } else {
         ConnectorError::other(error.into(), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// One canned HTTP answer on 127.0.0.1: the port, and the request it read, whole.
+    fn serve_once(answer: &'static str) -> (u16, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut chunk = [0; 4096];
+            while !request_complete(&seen) {
+                let n = stream.read(&mut chunk).unwrap();
+                assert!(n > 0, "the request ended early");
+                seen.extend_from_slice(&chunk[..n]);
+            }
+            stream.write_all(answer.as_bytes()).unwrap();
+            String::from_utf8(seen).unwrap()
+        });
+        (port, server)
+    }
+
+    fn request_complete(seen: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(seen);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            return false;
+        };
+        let length = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().to_owned())
+            })
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        body.len() >= length
+    }
+
+    /// A request as the SDK hands it over: built, signed, its body in memory.
+    fn request(port: u16) -> HttpRequest {
+        let mut request = HttpRequest::new(SdkBody::from(r#"{"TableName":"t"}"#));
+        request.set_method("POST").unwrap();
+        request
+            .set_uri(format!("http://127.0.0.1:{port}/"))
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("x-amz-target", "DynamoDB_20120810.GetItem");
+        request
+    }
+
+    #[tokio::test]
+    async fn the_request_goes_out_as_built_and_the_answer_comes_back_whole() {
+        let (port, server) = serve_once(
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\nx-amz-multi: a\r\n\
+             x-amz-multi: b\r\nconnection: close\r\n\r\n{}",
+        );
+        let http = Trust::default().client_builder().build().unwrap();
+        let answer = send(&http, request(port)).await.unwrap();
+        assert_eq!(answer.status().as_u16(), 400);
+        assert_eq!(answer.body().bytes(), Some(&b"{}"[..]));
+        let multi: Vec<_> = answer.headers().get_all("x-amz-multi").collect();
+        assert_eq!(multi, ["a", "b"]);
+        let seen = server.join().unwrap();
+        assert!(seen.starts_with("POST / HTTP/1.1\r\n"), "{seen}");
+        assert!(
+            seen.to_ascii_lowercase()
+                .contains("x-amz-target: dynamodb_20120810.getitem"),
+            "{seen}"
+        );
+        assert!(seen.ends_with(r#"{"TableName":"t"}"#), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_an_io_error_which_the_sdk_retries() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let http = Trust::default().client_builder().build().unwrap();
+        let error = send(&http, request(port)).await.unwrap_err();
+        assert!(error.is_io(), "{error:?}");
     }
 }
