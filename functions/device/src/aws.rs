@@ -121,10 +121,7 @@ impl HttpClient for SdkTransport {
                 if let Some(read) = settings.read_timeout() {
                     builder = builder.read_timeout(read);
                 }
-                // Building fails only on a TLS configuration reqwest cannot use, which the
-                // tests build: a client without it would fail every request the same way.
-                let http = builder.build().unwrap_or_default();
-                SharedHttpConnector::new(Connector { http })
+                SharedHttpConnector::new(Connector::from_build(builder.build()))
             })
             .clone()
     }
@@ -132,13 +129,30 @@ impl HttpClient for SdkTransport {
 
 #[derive(Debug)]
 struct Connector {
-    http: reqwest::Client,
+    /// Why the client could not be built, if it could not: then every request fails, and none
+    /// goes out under another TLS policy (reqwest's default client trusts the host's store).
+    http: Result<reqwest::Client, String>,
+}
+
+impl Connector {
+    fn from_build(built: Result<reqwest::Client, reqwest::Error>) -> Self {
+        Self {
+            http: built.map_err(|e| format!("the SDK's HTTP client could not be built: {e}")),
+        }
+    }
 }
 
 impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let http = self.http.clone();
-        HttpConnectorFuture::new(async move { send(&http, request).await })
+        match &self.http {
+            Ok(http) => {
+                let http = http.clone();
+                HttpConnectorFuture::new(async move { send(&http, request).await })
+            }
+            Err(why) => {
+                HttpConnectorFuture::ready(Err(ConnectorError::other(why.clone().into(), None)))
+            }
+        }
     }
 }
 
@@ -267,6 +281,27 @@ mod tests {
             "{seen}"
         );
         assert!(seen.ends_with(r#"{"TableName":"t"}"#), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_could_not_be_built_fails_every_request_and_sends_none() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        // A TLS configuration reqwest cannot use: its build fails.
+        let built = reqwest::Client::builder()
+            .tls_backend_preconfigured(0_u8)
+            .build();
+        let connector = Connector::from_build(built);
+        let answer = tokio::time::timeout(Duration::from_secs(5), connector.call(request(port)))
+            .await
+            .expect("an answer at once, not a request in flight");
+        let error = answer.unwrap_err();
+        assert!(error.is_other(), "{error:?}");
+        assert!(
+            listener.accept().is_err(),
+            "a request went out with another client"
+        );
     }
 
     #[tokio::test]

@@ -52,23 +52,39 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// Around the caller's own SDK clients and clock (tests), trusting the compiled-in roots.
+    /// Tests share one `Deps` across handlers; [`Self::from_env`] names each function's metrics.
+    ///
+    /// # Panics
+    /// If reqwest cannot build a client with the compiled-in roots, which
+    /// `portal_auth_runtime::https`'s tests rule out.
     pub fn new(
         config: DeviceConfig,
         dynamodb: aws_sdk_dynamodb::Client,
         cognito: aws_sdk_cognitoidentityprovider::Client,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Deps {
-            // Tests share one Deps across handlers; each function's main names its own.
+        Self::assemble(config, dynamodb, cognito, clock, Trust::default())
+            .expect("a token endpoint client with the compiled-in roots")
+    }
+
+    fn assemble(
+        config: DeviceConfig,
+        dynamodb: aws_sdk_dynamodb::Client,
+        cognito: aws_sdk_cognitoidentityprovider::Client,
+        clock: Arc<dyn Clock>,
+        trust: Trust,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Deps {
             emf: Emf::new(Function::DeviceCode),
             store: GrantStore::new(dynamodb, config.table_name.clone()),
-            tokens: TokenClient::new(config.cognito_token_endpoint(), &Trust::default()),
+            tokens: TokenClient::new(config.cognito_token_endpoint(), &trust)?,
             clients: AppClients::new(cognito, config.user_pool.id.clone()),
             access_tokens: revocation::AccessTokens::default(),
             config,
             clock,
-            trust: Trust::default(),
-        }
+            trust,
+        })
     }
 
     /// Reads the configuration and builds the AWS clients from the environment alone
@@ -80,9 +96,14 @@ impl Deps {
         let config = DeviceConfig::from_env(env)?;
         let trust = Trust::from_env(env)?;
         let (dynamodb, cognito) = aws::clients_from_env(env, &config.user_pool.region, &trust)?;
-        let mut deps = Deps::new(config, dynamodb, cognito, Arc::new(SystemClock));
-        deps.tokens = TokenClient::new(deps.config.cognito_token_endpoint(), &trust);
-        deps.trust = trust;
+        // The only input of the token client's TLS configuration is the set of roots.
+        let mut deps = Self::assemble(config, dynamodb, cognito, Arc::new(SystemClock), trust)
+            .map_err(|e| {
+                ConfigError::invalid(
+                    portal_auth_runtime::https::EXTRA_CA_CERTS,
+                    format!("no TLS client can be built with these roots: {e}"),
+                )
+            })?;
         deps.emf = Emf::new(function);
         Ok(deps)
     }

@@ -76,22 +76,23 @@ pub struct TokenClient {
 }
 
 impl TokenClient {
-    pub fn new(endpoint: String, trust: &Trust) -> Self {
+    /// Fails only when reqwest cannot build a client with `trust`'s TLS configuration; there is
+    /// no fallback to reqwest's default client, which would trust the host's store instead.
+    pub fn new(endpoint: String, trust: &Trust) -> Result<Self, reqwest::Error> {
         let http = trust
             .client_builder()
             .timeout(TOKEN_TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
+            .build()?;
         let emulated = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
             .iter()
             .any(|p| endpoint.starts_with(p));
-        Self {
+        Ok(Self {
             http,
             endpoint,
             emulated,
-        }
+        })
     }
 
     /// [`is_refresh_token_shape`] for this Cognito.

@@ -70,7 +70,8 @@ impl Trust {
     }
 
     /// How many roots a connection may chain to.
-    pub fn root_count(&self) -> usize {
+    #[cfg(test)]
+    fn root_count(&self) -> usize {
         self.roots().len()
     }
 
